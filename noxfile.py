@@ -1,0 +1,43 @@
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``."""
+
+from __future__ import annotations
+
+import shutil
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite, end-to-end tests on the real llama-server included."""
+    session.install("-e", ".[demo,dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "releasegate", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "releasegate", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The demo gate: Gemma-3-270M (candidate) against SmolLM2-135M (incumbent)."""
+    session.install("-e", ".[demo]")
+    session.run("releasegate", "run", "suites/demo.yaml", *session.posargs,
+                success_codes=[0, 1, 3])
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Client capacity against a local nginx stub (installs Debian's nginx if missing)."""
+    if shutil.which("nginx") is None:
+        session.run("apt-get", "update", external=True)
+        session.run("apt-get", "install", "-y", "nginx", external=True)
+    session.install("-e", ".")
+    session.run("python", "benchmarks/client_capacity.py", *session.posargs)

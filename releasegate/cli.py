@@ -1,0 +1,109 @@
+"""The ``releasegate`` command line; every exit code is decided here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from releasegate.errors import ReleasegateError, SuiteError
+from releasegate.gate.result import Result
+
+EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
+EXIT_HELP = """\b
+Exit codes:
+  0  PASS          every critical check passed: promote the candidate
+  1  FAIL          a critical check failed: keep / roll back to the incumbent
+  3  INCONCLUSIVE  not every critical check could be decided: hold
+  2  invalid input (suite file or command line)
+  4  the run could not be carried out (e.g. a server never became healthy)
+"""
+
+
+def _fail(exc: ReleasegateError) -> None:
+    if isinstance(exc, SuiteError):
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        click.echo(f"releasegate: {len(exc.problems)} problem(s); nothing was run.", err=True)
+    else:
+        click.echo(f"releasegate: error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def _summarise(result: Result, run_dir: Path) -> None:
+    click.echo(f"verdict: {result.verdict.upper()}  →  {result.recommendation.action}")
+    for check in result.checks:
+        click.echo(f"  [{check.verdict:>12}] {check.name} ({check.severity}): {check.reason}")
+    click.echo(f"reports: {run_dir}/report.html  {run_dir}/result.json  "
+               f"{run_dir}/junit.xml  {run_dir}/summary.md")
+
+
+@click.group(epilog=EXIT_HELP)
+@click.version_option(package_name="releasegate")
+def main() -> None:
+    """releasegate: gate a candidate local LLM against the incumbent before release."""
+
+
+@main.command(epilog=EXIT_HELP)
+@click.argument("suite", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Run folder (default: reports/<suite>/<UTC timestamp>/).")
+@click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
+def run(suite: Path, out_dir: Path | None, quiet: bool) -> None:
+    """Run SUITE: launch both models, measure, compare, decide and report."""
+    from releasegate.pipeline import run as run_pipeline
+
+    try:
+        result, run_dir = run_pipeline(suite, out_dir, quiet=quiet)
+    except ReleasegateError as exc:
+        _fail(exc)
+        return
+    except KeyboardInterrupt:
+        click.echo("releasegate: interrupted; servers stopped, records kept.", err=True)
+        sys.exit(130)
+    _summarise(result, run_dir)
+    sys.exit(EXIT_CODES[result.verdict])
+
+
+@main.command()
+@click.argument("suite", type=click.Path(path_type=Path))
+def validate(suite: Path) -> None:
+    """Check SUITE without running it; print problems as file:line: field: message."""
+    from releasegate.plan import build_plan
+    from releasegate.suite import load_suite
+
+    try:
+        build_plan(load_suite(suite), resolve_models=False)
+    except ReleasegateError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{suite}: ok")
+
+
+@main.command(epilog=EXIT_HELP)
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False))
+def report(run_dir: Path) -> None:
+    """Re-render every report of RUN_DIR from its records.jsonl."""
+    from releasegate.pipeline import render
+
+    try:
+        result = render(run_dir)
+    except ReleasegateError as exc:
+        _fail(exc)
+        return
+    _summarise(result, run_dir)
+    sys.exit(EXIT_CODES[result.verdict])
+
+
+@main.command()
+@click.option("--suite", "which", flag_value="suite", help="Schema of suite files.")
+@click.option("--result", "which", flag_value="result", default=True,
+              help="Schema of result.json (default).")
+def schema(which: str) -> None:
+    """Print a JSON Schema (result.json by default, or suite files)."""
+    from releasegate.suite import Suite
+
+    model = Suite if which == "suite" else Result
+    click.echo(json.dumps(model.model_json_schema(by_alias=True), indent=2))

@@ -1,0 +1,113 @@
+"""The execute stage: run the plan's eval and load workloads on both arms, writing records.
+
+Eval workloads run on both arms at once (quality does not depend on timing). Load rounds
+run one at a time in the plan's A B B A order; around each round the server's memory peak
+is reset and read, and its ``/metrics`` are scraped about once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+from releasegate.endpoints.arms import Endpoint, open_endpoints
+from releasegate.plan import LoadRound, Plan
+from releasegate.probes.metrics import scrape_metrics
+from releasegate.progress import RunProgress
+from releasegate.records import EventRecord, ProbeRecord, Record, RecordWriter, RequestRecord
+from releasegate.suite import ARMS
+from releasegate.workloads.eval import run_eval
+from releasegate.workloads.load import run_round
+
+METRICS_PERIOD_S = 1.0
+
+
+async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: RunProgress) -> None:
+    """Run every workload of the plan; every result is appended to ``writer`` as it arrives.
+
+    Raises:
+        EndpointError: an endpoint could not be brought up (nothing is run then).
+    """
+    suite = plan.loaded.suite
+    concurrency = max(
+        [w.concurrency for w in suite.eval] + [w.concurrency for w in suite.load] + [1]
+    )
+    write = writer.write
+    progress.stage("starting servers")
+    async with open_endpoints(plan, run_dir, write, concurrency) as endpoints:
+        for e in plan.evals:
+            progress.stage(f"eval {e.workload.name}")
+            task = progress.add(f"eval {e.workload.name}", total=len(e.items) * len(ARMS))
+
+            def on_item(record: Record, task: int = task) -> None:
+                write(record)
+                progress.advance(task)
+
+            await asyncio.gather(
+                *(
+                    run_eval(endpoints[arm].client, e.workload, e.items, arm, on_item)
+                    for arm in ARMS
+                )
+            )
+        if plan.rounds:
+            task = progress.add("load rounds", total=len(plan.rounds))
+            for rnd in plan.rounds:
+                progress.stage(f"load {rnd.workload.name}: {rnd.arm} round {rnd.index + 1}")
+                await _run_load_round(rnd, endpoints[rnd.arm], write)
+                progress.advance(task)
+        progress.stage("stopping servers")
+
+
+async def _poll_metrics(endpoint: Endpoint, rnd: LoadRound, write) -> None:
+    """Scrape ``/metrics`` about once a second until cancelled; stop if there are none."""
+    assert endpoint.metrics_url is not None
+    while True:
+        values = await scrape_metrics(endpoint.http, endpoint.metrics_url)
+        if values is None:
+            return
+        write(ProbeRecord(t=time.time(), arm=rnd.arm, probe="metrics", round=rnd.index,
+                          values=values))
+        await asyncio.sleep(METRICS_PERIOD_S)
+
+
+async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
+    workload = rnd.workload
+    if endpoint.sampler is not None:
+        endpoint.sampler.reset_peak()
+    write(EventRecord(t=time.time(), arm=rnd.arm, event="round_start",
+                      detail={"workload": workload.name, "round": rnd.index}))
+    poller = None
+    if endpoint.metrics_url is not None:
+        poller = asyncio.create_task(_poll_metrics(endpoint, rnd, write))
+
+    def on_result(seq: int, timing, warmup: bool) -> None:
+        write(RequestRecord(t=time.time(), arm=rnd.arm, workload=workload.name,
+                            round=rnd.index, seq=seq, warmup=warmup, timing=timing))
+
+    try:
+        summary = await run_round(
+            endpoint.client,
+            workload.prompts,
+            concurrency=workload.concurrency,
+            max_tokens=workload.max_tokens,
+            requests=workload.requests_per_round,
+            duration_s=workload.duration_s,
+            warmup=workload.warmup_requests,
+            extra={"ignore_eos": True} if workload.ignore_eos else None,
+            on_result=on_result,
+        )
+    finally:
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+    if endpoint.sampler is not None:
+        write(ProbeRecord(t=time.time(), arm=rnd.arm, probe="memory", round=rnd.index,
+                          values={"peak_rss": float(endpoint.sampler.peak_rss),
+                                  "last_rss": float(endpoint.sampler.last_rss)}))
+    write(EventRecord(t=time.time(), arm=rnd.arm, event="round_end",
+                      detail={"workload": workload.name, "round": rnd.index,
+                              **summary.as_dict()}))
+

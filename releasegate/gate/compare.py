@@ -1,0 +1,190 @@
+"""The compare stage: one oriented estimate per check, candidate vs incumbent, from records.
+
+Orientation follows :mod:`releasegate.stats`: Δ < 0 means the candidate is worse. Quality is
+a difference of mean scores over items paired by id; latency tails a log-ratio of
+Harrell–Davis quantiles with a bootstrap over paired rounds; throughput and peak memory a
+mean log-ratio over paired rounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from scipy import stats as sps
+
+from releasegate.gate.result import Verdict
+from releasegate.records.views import RunRecords
+from releasegate.stats import (
+    Estimate,
+    harrell_davis,
+    paired_binary,
+    paired_log_ratio,
+    paired_numeric,
+    tail_ratio,
+)
+from releasegate.suite import CheckSpec, Suite
+
+TAILS = {
+    "ttft_p95": ("ttft_s", 0.95),
+    "ttft_p99": ("ttft_s", 0.99),
+    "e2e_p95": ("e2e_s", 0.95),
+    "e2e_p99": ("e2e_s", 0.99),
+    "itl_p95": ("itl", 0.95),
+}
+ROUND_VALUES = {"output_tokens_per_s": "output_tokens_per_s", "requests_per_s": "requests_per_s"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A check's estimate with the plain per-arm values people read."""
+
+    check: CheckSpec
+    estimate: Estimate | None
+    scale: str
+    margin: float
+    candidate_value: float | None
+    incumbent_value: float | None
+    unit: str
+    note: str = ""
+    verdict: Verdict | None = None  # set by threshold checks that are not tested
+
+
+def _workloads(check: CheckSpec) -> list[str] | None:
+    return None if check.workload is None else [check.workload]
+
+
+def _item_score(scores: dict[str, float], scorer: str | None) -> float | None:
+    if scorer is None:
+        return float(np.mean(list(scores.values()))) if scores else None
+    return scores.get(scorer)
+
+
+def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Comparison:
+    """Paired comparison of eval scores on the items both arms answered.
+
+    An item whose request failed on either arm is left out here (it is not a wrong answer,
+    and the request-error check judges it).
+    """
+    failed = {(i.workload, i.item_id) for i in run.items if not i.timing.ok}
+    by_key: dict[tuple[str, str], dict[str, float]] = {}
+    for item in run.items:
+        if (item.workload, item.item_id) in failed:
+            continue
+        if check.workload is not None and item.workload != check.workload:
+            continue
+        if check.category is not None and item.category != check.category:
+            continue
+        value = _item_score(item.scores, check.scorer)
+        if value is not None:
+            by_key.setdefault((item.workload, item.item_id), {})[item.arm] = value
+    pairs = [(v["candidate"], v["incumbent"]) for v in by_key.values() if len(v) == 2]
+    if not pairs:
+        return Comparison(check, None, "difference", check.margin, None, None, "score",
+                          "no eval items scored on both arms")
+    cand = np.array([p[0] for p in pairs])
+    inc = np.array([p[1] for p in pairs])
+    binary = bool(np.isin(cand, (0.0, 1.0)).all() and np.isin(inc, (0.0, 1.0)).all())
+    est = (paired_binary if binary else paired_numeric)(cand, inc, confidence)
+    return Comparison(check, est, "difference", check.margin, float(cand.mean()),
+                      float(inc.mean()), "score")
+
+
+def compare_tail(
+    check: CheckSpec, run: RunRecords, confidence: float, n_boot: int, seed: int
+) -> Comparison:
+    """Tail latency: log-ratio of HD quantiles, bootstrap over paired rounds."""
+    column, q = TAILS[check.metric]
+    rounds = {}
+    for arm in ("candidate", "incumbent"):
+        if column == "itl":
+            rounds[arm] = run.itl_per_round(_workloads(check), arm)
+        else:
+            rounds[arm] = run.per_round(column, _workloads(check), arm)
+    pairs = min(len(rounds["candidate"]), len(rounds["incumbent"]))
+    margin = math.log1p(check.margin)
+    if pairs == 0:
+        return Comparison(check, None, "log-ratio", margin, None, None, "ms",
+                          "no successful measured requests on one arm")
+    cand, inc = rounds["candidate"][:pairs], rounds["incumbent"][:pairs]
+    est = tail_ratio(cand, inc, q, higher_is_better=False, confidence=confidence,
+                     n_boot=n_boot, rng=np.random.default_rng(seed))
+    values = [1000 * harrell_davis(np.concatenate(r), q) for r in (cand, inc)]
+    return Comparison(check, est, "log-ratio", margin, values[0], values[1], "ms")
+
+
+def compare_rounds(check: CheckSpec, run: RunRecords, confidence: float) -> Comparison:
+    """Throughput or peak memory: one value per arm per round, rounds paired."""
+    margin = math.log1p(check.margin)
+    if check.metric == "peak_rss":
+        cand, inc = run.memory_peaks("candidate"), run.memory_peaks("incumbent")
+        higher, unit, scale = False, "MB", 1e-6
+    else:
+        key = ROUND_VALUES[check.metric]
+        cand = run.round_values(key, _workloads(check), "candidate")
+        inc = run.round_values(key, _workloads(check), "incumbent")
+        higher, unit, scale = True, ("tok/s" if "tokens" in key else "req/s"), 1.0
+    pairs = min(len(cand), len(inc))
+    cand, inc = cand[:pairs], inc[:pairs]
+    if pairs == 0 or min(cand + inc) <= 0:
+        return Comparison(check, None, "log-ratio", margin, None, None, unit,
+                          "no complete rounds on both arms")
+    est = paired_log_ratio(cand, inc, higher_is_better=higher, confidence=confidence)
+    return Comparison(check, est, "log-ratio", margin, scale * float(np.mean(cand)),
+                      scale * float(np.mean(inc)), unit)
+
+
+def _error_rate(run: RunRecords, workload: str | None, arm: str) -> tuple[int, int]:
+    timings = [r.timing for r in run.requests if r.arm == arm and not r.warmup]
+    timings += [i.timing for i in run.items if i.arm == arm]
+    if workload is not None:
+        timings = [r.timing for r in run.requests
+                   if r.arm == arm and not r.warmup and r.workload == workload]
+        timings += [i.timing for i in run.items if i.arm == arm and i.workload == workload]
+    return sum(not t.ok for t in timings), len(timings)
+
+
+def compare_errors(check: CheckSpec, run: RunRecords, confidence: float) -> Comparison:
+    """Share of failed requests: a threshold on what was observed, not a test.
+
+    PASS when the candidate's error rate is at most the margin; FAIL when it is above the
+    margin while the incumbent's is not; INCONCLUSIVE when both are above it (the
+    environment, not the candidate, is failing) or nothing was sent. The interval is
+    Clopper–Pearson on the candidate's rate, for information.
+    """
+    (ce, cn), (ie, in_) = (_error_rate(run, check.workload, a) for a in ("candidate",
+                                                                          "incumbent"))
+    if cn == 0 or in_ == 0:
+        return Comparison(check, None, "difference", check.margin, None, None, "errors",
+                          "no requests were sent")
+    c_rate, i_rate = ce / cn, ie / in_
+    ci = sps.binomtest(ce, cn).proportion_ci(confidence_level=2 * confidence - 1)
+    est = Estimate(-c_rate, -ci.high, -ci.low, 1.0, cn, "observed error rate vs threshold")
+    if c_rate <= check.margin:
+        verdict: Verdict = "pass"
+    elif i_rate <= check.margin:
+        verdict = "fail"
+    else:
+        verdict = "inconclusive"
+    note = f"candidate {ce}/{cn} failed, incumbent {ie}/{in_}"
+    return Comparison(check, est, "difference", check.margin, c_rate, i_rate, "error rate",
+                      note, verdict)
+
+
+def compare_all(suite: Suite, run: RunRecords) -> list[Comparison]:
+    """Every check of the suite's gate, in the order written."""
+    policy = suite.gate
+    out = []
+    for index, check in enumerate(policy.all_checks()):
+        if check.metric == "error_rate":
+            out.append(compare_errors(check, run, policy.pass_confidence))
+        elif check.metric == "quality":
+            out.append(compare_quality(check, run, policy.pass_confidence))
+        elif check.metric in TAILS:
+            out.append(compare_tail(check, run, policy.pass_confidence,
+                                    policy.bootstrap_resamples, policy.seed + index))
+        else:
+            out.append(compare_rounds(check, run, policy.pass_confidence))
+    return out

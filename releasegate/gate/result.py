@@ -1,0 +1,116 @@
+"""The gate's outcome: per-check results, the verdict and the recommendation.
+
+``Result`` is what ``result.json`` holds; its JSON Schema is published with
+``releasegate schema``. Reporters render a :class:`ReportInput` (the result plus the raw
+samples the plots need) and compute nothing of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RESULT_SCHEMA_VERSION = 1
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+Action = Literal["promote", "hold", "rollback"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckResult(_Model):
+    """One check, candidate vs incumbent.
+
+    ``estimate``/``ci_low``/``ci_high`` are the oriented effect Δ (negative = candidate
+    worse): a difference of scores for quality, a log-ratio for performance metrics.
+    ``margin`` is on the same scale (quality: absolute; performance: log(1 + margin)).
+    ``candidate_value``/``incumbent_value`` are the plain values in ``unit`` for people.
+    """
+
+    name: str
+    metric: str
+    workload: str | None = None
+    severity: Literal["critical", "advisory"]
+    owner: str
+    verdict: Verdict
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    margin: float
+    margin_input: float = Field(description="The margin as written in the suite.")
+    scale: Literal["difference", "log-ratio"]
+    n: int
+    p_value: float | None = Field(
+        default=None, description="One-sided p-value that the candidate is worse (Holm-adjusted)."
+    )
+    candidate_value: float | None = None
+    incumbent_value: float | None = None
+    unit: str = ""
+    method: str = ""
+    reason: str = ""
+    more_needed: int | None = Field(
+        default=None, description="Rough total n that would decide an inconclusive check."
+    )
+
+    @property
+    def relative_change(self) -> float | None:
+        """Candidate/incumbent − 1 in plain values (positive = larger)."""
+        if self.candidate_value is None or not self.incumbent_value:
+            return None
+        return self.candidate_value / self.incumbent_value - 1.0
+
+
+class Recommendation(_Model):
+    action: Action
+    reasons: list[str]
+
+
+class FlippedItem(_Model):
+    """An eval item the incumbent got right and the candidate got wrong (or the reverse)."""
+
+    workload: str
+    item_id: str
+    category: str | None
+    scorer: str
+    direction: Literal["pass_to_fail", "fail_to_pass"]
+    prompt: str
+    candidate_output: str
+    incumbent_output: str
+
+
+class ArmSummary(_Model):
+    model_id: str
+    model_path: str | None = None
+    model_sha256: str | None = None
+    base_url: str | None = None
+    requests: int = 0
+    errors: int = 0
+    server_exit: dict[str, Any] | None = None
+
+
+class Result(_Model):
+    schema_version: int = RESULT_SCHEMA_VERSION
+    suite: str
+    run_id: str
+    verdict: Verdict
+    checks: list[CheckResult]
+    recommendation: Recommendation
+    arms: dict[str, ArmSummary]
+    flipped: list[FlippedItem] = Field(default_factory=list)
+    environment: dict[str, Any] = Field(default_factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None
+    alpha: float
+    pass_confidence: float
+
+
+class ReportInput(_Model):
+    """What every reporter renders: the result and per-arm latency samples (seconds)."""
+
+    result: Result
+    latency: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict, description="arm → {'ttft': [...], 'e2e': [...]} (measured requests)."
+    )

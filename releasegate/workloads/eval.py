@@ -1,0 +1,76 @@
+"""Eval workloads: render each item's prompt, ask one arm's model, score the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from releasegate.endpoints.client import OpenAIClient
+from releasegate.records import ItemRecord
+from releasegate.suite import Arm, EvalWorkload
+from releasegate.workloads.items import EvalItem, render_prompt
+from releasegate.workloads.scorers import score, scorer_name
+
+
+def score_output(workload: EvalWorkload, item: EvalItem, output: str) -> tuple[dict, dict]:
+    """Scores and details of one output under every scorer of the workload."""
+    scores: dict[str, float] = {}
+    details: dict[str, str] = {}
+    for spec in workload.scorers:
+        result = score(spec, output, item)
+        name = scorer_name(spec)
+        if name in scores:  # two scorers of one kind: number them
+            name = f"{name}_{sum(k.startswith(name) for k in scores) + 1}"
+        scores[name] = float(result.value)
+        details[name] = result.detail
+    return scores, details
+
+
+async def run_eval(
+    client: OpenAIClient,
+    workload: EvalWorkload,
+    items: list[EvalItem],
+    arm: Arm,
+    on_record: Callable[[ItemRecord], None],
+) -> int:
+    """Run every item on one arm with the workload's concurrency; return the error count.
+
+    A failed request is scored like an empty answer and keeps its error in the record.
+    """
+    queue: asyncio.Queue[EvalItem] = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+    errors = 0
+
+    async def worker() -> None:
+        nonlocal errors
+        while True:
+            try:
+                item = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            prompt = render_prompt(workload.template, item)
+            completion = await client.complete(
+                prompt, max_tokens=workload.max_tokens, system=workload.system
+            )
+            output = completion.text if completion.timing.error is None else ""
+            errors += completion.timing.error is not None
+            scores, details = score_output(workload, item, output)
+            on_record(
+                ItemRecord(
+                    t=time.time(),
+                    arm=arm,
+                    workload=workload.name,
+                    item_id=item.id,
+                    category=item.category,
+                    prompt=prompt,
+                    output=completion.text,
+                    scores=scores,
+                    score_details=details,
+                    timing=completion.timing,
+                )
+            )
+
+    await asyncio.gather(*(worker() for _ in range(min(workload.concurrency, len(items)))))
+    return errors
