@@ -7,8 +7,11 @@ achieved concurrency (also as % of requested), and the TTFT the client reports, 
 the harness's own overhead.
 
     python benchmarks/client_capacity.py [--requests N] [--concurrency 1 8 64] [--uvloop]
+        [--guidellm PATH/TO/guidellm]
 
-Needs Debian's nginx (``apt-get install -y nginx``).
+Needs Debian's nginx (``apt-get install -y nginx``). With ``--guidellm``, GuideLLM (installed
+apart, e.g. in a throwaway venv; never a dependency of releasegate) is run against the same
+nginx at the same levels, offline, and its numbers are reported beside ours.
 """
 
 from __future__ import annotations
@@ -140,11 +143,49 @@ async def main_async(args: argparse.Namespace, url: str) -> list[dict[str, Any]]
     return [await measure(url, c, args.requests) for c in args.concurrency]
 
 
+def guidellm(exe: str, url: str, concurrency: int, requests: int) -> dict[str, Any]:
+    """Run GuideLLM's closed-loop ("concurrent") profile against the same server."""
+    with tempfile.TemporaryDirectory(prefix="rg-guidellm-") as tmp:
+        data, out = Path(tmp) / "prompts.json", Path(tmp) / "out.json"
+        data.write_text(json.dumps([{"prompt": "Count to sixteen."}] * (requests + 100)))
+        backend = f"kind=openai_http,target={url},model=bench,validate_backend=false,"
+        cmd = [
+            exe,
+            "run",
+            "--backend",
+            backend + "http2=false,max_tokens=16",
+            "--profile",
+            f"kind=concurrent,streams={concurrency}",
+            "--constraint",
+            f"kind=max_requests,count={requests}",
+            "--data",
+            f"kind=json_file,path={data}",
+            "--output",
+            f"kind=json,path={out}",
+            "--disable-console",
+        ]
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, timeout=900)
+        bench = json.loads(out.read_text())["benchmarks"][0]
+    metrics = bench["metrics"]
+    done = metrics["request_totals"]["successful"]
+    in_flight = metrics["request_concurrency"]["successful"]["mean"]
+    return {
+        "concurrency": concurrency,
+        "requests": done,
+        "requests_per_s": round(done / bench["duration"], 1),
+        "achieved_concurrency": round(in_flight, 2),
+        "achieved_concurrency_pct": round(100 * in_flight / concurrency, 1),
+        "ttft_median_ms": round(metrics["time_to_first_token_ms"]["successful"]["median"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000, help="measured requests per level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop if installed")
+    parser.add_argument("--guidellm", metavar="EXE", help="also run this GuideLLM executable")
     args = parser.parse_args()
     loop_name = "asyncio"
     runner: Any = asyncio.run
@@ -154,15 +195,20 @@ def main() -> None:
         except ImportError:
             sys.exit("--uvloop: uvloop is not installed (pip install uvloop)")
         runner, loop_name = uvloop.run, "uvloop"
+    others: list[dict[str, Any]] = []
     with nginx_server() as url:
         levels = runner(main_async(args, url))
-    report = {
+        if args.guidellm:
+            others = [guidellm(args.guidellm, url, c, args.requests) for c in args.concurrency]
+    report: dict[str, Any] = {
         "server": "nginx, fixed 16-token SSE body",
         "event_loop": loop_name,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "levels": levels,
     }
+    if others:
+        report["guidellm_0_8_1"] = others
     print(json.dumps(report, indent=2))
 
 

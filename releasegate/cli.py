@@ -36,8 +36,10 @@ def _summarise(result: Result, run_dir: Path) -> None:
     click.echo(f"verdict: {result.verdict.upper()}  →  {result.recommendation.action}")
     for check in result.checks:
         click.echo(f"  [{check.verdict:>12}] {check.name} ({check.severity}): {check.reason}")
-    click.echo(f"reports: {run_dir}/report.html  {run_dir}/result.json  "
-               f"{run_dir}/junit.xml  {run_dir}/summary.md")
+    click.echo(
+        f"reports: {run_dir}/report.html  {run_dir}/result.json  "
+        f"{run_dir}/junit.xml  {run_dir}/summary.md"
+    )
 
 
 @click.group(epilog=EXIT_HELP)
@@ -48,8 +50,12 @@ def main() -> None:
 
 @main.command(epilog=EXIT_HELP)
 @click.argument("suite", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Run folder (default: reports/<suite>/<UTC timestamp>/).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Run folder (default: reports/<suite>/<UTC timestamp>/).",
+)
 @click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
 def run(suite: Path, out_dir: Path | None, quiet: bool) -> None:
     """Run SUITE: launch both models, measure, compare, decide and report."""
@@ -99,8 +105,9 @@ def report(run_dir: Path) -> None:
 
 @main.command()
 @click.option("--suite", "which", flag_value="suite", help="Schema of suite files.")
-@click.option("--result", "which", flag_value="result", default=True,
-              help="Schema of result.json (default).")
+@click.option(
+    "--result", "which", flag_value="result", default=True, help="Schema of result.json (default)."
+)
 def schema(which: str) -> None:
     """Print a JSON Schema (result.json by default, or suite files)."""
     from releasegate.suite import Suite

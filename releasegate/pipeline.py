@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from releasegate import environment
+from releasegate.errors import RecordsError
 from releasegate.execute import execute
 from releasegate.gate.compare import compare_all
 from releasegate.gate.decide import decide_checks, overall
@@ -19,7 +20,6 @@ from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_reco
 from releasegate.records.views import RunRecords
 from releasegate.report import write_all
 from releasegate.suite import ARMS, Suite, load_suite
-from releasegate.errors import RecordsError
 
 
 def default_run_dir(suite_name: str, root: Path = Path("reports")) -> Path:
@@ -83,8 +83,11 @@ def run(suite_path: Path, run_dir: Path | None = None, quiet: bool = False) -> t
         with RunProgress(quiet=quiet) as progress:
             asyncio.run(execute(plan, run_dir, writer, progress))
     except BaseException as exc:
-        writer.write(EventRecord(t=time.time(), event="run_aborted",
-                                 detail={"error": f"{type(exc).__name__}: {exc}"}))
+        writer.write(
+            EventRecord(
+                t=time.time(), event="run_aborted", detail={"error": f"{type(exc).__name__}: {exc}"}
+            )
+        )
         raise
     finally:
         writer.write(EventRecord(t=time.time(), event="run_finished"))
@@ -126,14 +129,15 @@ def render(run_dir: Path) -> Result:
 
 
 def _arm_summaries(suite: Suite, run: RunRecords) -> dict[str, ArmSummary]:
-    models = (run.meta.environment.get("models", {}) if run.meta else {})
+    models = run.meta.environment.get("models", {}) if run.meta else {}
     out = {}
     for arm in ARMS:
         model = models.get(arm, {})
         reqs = [r.timing for r in run.requests if r.arm == arm]
         reqs += [i.timing for i in run.items if i.arm == arm]
-        started = [e for e in run.events if e.arm == arm and e.event in ("server_started",
-                                                                         "connected")]
+        started = [
+            e for e in run.events if e.arm == arm and e.event in ("server_started", "connected")
+        ]
         exits = [e for e in run.events if e.arm == arm and e.event == "server_exited"]
         out[arm] = ArmSummary(
             model_id=suite.model(arm).id,

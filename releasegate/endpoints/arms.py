@@ -95,8 +95,11 @@ async def open_endpoints(
             else:
                 assert spec.url is not None
                 base_url = spec.url.rstrip("/")
-                on_event(EventRecord(t=time.time(), arm=arm, event="connected",
-                                     detail={"base_url": base_url}))
+                on_event(
+                    EventRecord(
+                        t=time.time(), arm=arm, event="connected", detail={"base_url": base_url}
+                    )
+                )
             client = OpenAIClient(
                 base_url,
                 model=model.id,
@@ -109,8 +112,7 @@ async def open_endpoints(
             stack.push_async_callback(client.aclose)
             http = httpx.AsyncClient(timeout=5.0)
             stack.push_async_callback(http.aclose)
-            endpoint = Endpoint(arm=arm, base_url=base_url, client=client, http=http,
-                                server=server)
+            endpoint = Endpoint(arm=arm, base_url=base_url, client=client, http=http, server=server)
             if spec.metrics_path:
                 endpoint.metrics_url = base_url + spec.metrics_path
             if server is not None:

@@ -25,6 +25,10 @@ __all__ = ["Http1Transport"]
 _READ = 65536
 
 
+class _Stale(httpx.RemoteProtocolError):
+    """The connection was gone before any byte of the response arrived."""
+
+
 class _Conn:
     __slots__ = ("reader", "writer", "h11", "key", "idle_since")
 
@@ -91,11 +95,13 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 conn = await self._connect(request, key, timeout.get("connect"))
             try:
                 event = await self._exchange(conn, request, target, headers, body, timeout)
-            except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            except _Stale:
                 conn.close()
-                # a reused connection the server had just closed: try once on a fresh one
-                if reused and attempt == 0 and getattr(exc, "nothing_read", False):
+                if reused and attempt == 0:  # the server had just dropped it: once more, fresh
                     continue
+                raise
+            except BaseException:
+                conn.close()
                 raise
             stream = _Body(self, conn, request, timeout.get("read"))
             return httpx.Response(
@@ -122,8 +128,16 @@ class Http1Transport(httpx.AsyncBaseTransport):
             data += h.send(h11.EndOfMessage())
         except h11.LocalProtocolError as exc:
             raise httpx.LocalProtocolError(str(exc), request=request) from exc
-        conn.writer.write(data)
-        await conn.writer.drain()
+        try:
+            conn.writer.write(data)
+            async with asyncio.timeout(timeout.get("write")):
+                await conn.writer.drain()
+        except TimeoutError:
+            raise httpx.WriteTimeout(
+                "the server did not take the request", request=request
+            ) from None
+        except OSError as exc:
+            raise _Stale(f"write failed: {exc}", request=request) from exc
         read_timeout = timeout.get("read")
         nothing_read = True
         while True:
@@ -132,13 +146,15 @@ class Http1Transport(httpx.AsyncBaseTransport):
             except h11.RemoteProtocolError as exc:
                 raise httpx.RemoteProtocolError(str(exc), request=request) from exc
             if event is h11.NEED_DATA:
-                chunk = await _read(conn, request, read_timeout)
-                if chunk:
-                    nothing_read = False
-                elif nothing_read:
-                    exc = httpx.RemoteProtocolError("server closed the connection", request=request)
-                    exc.nothing_read = True  # type: ignore[attr-defined]
-                    raise exc
+                try:
+                    chunk = await _read(conn, request, read_timeout)
+                except httpx.ReadError as exc:
+                    if nothing_read:
+                        raise _Stale(str(exc), request=request) from exc
+                    raise
+                if not chunk and nothing_read:
+                    raise _Stale("server closed the connection without answering", request=request)
+                nothing_read = False
                 h.receive_data(chunk)
                 continue
             if isinstance(event, h11.Response):
@@ -162,7 +178,9 @@ class Http1Transport(httpx.AsyncBaseTransport):
             async with asyncio.timeout(connect_timeout):
                 reader, writer = await asyncio.open_connection(*key, limit=_READ)
         except TimeoutError:
-            raise httpx.ConnectTimeout(f"connecting to {key[0]}:{key[1]}", request=request) from None
+            raise httpx.ConnectTimeout(
+                f"connecting to {key[0]}:{key[1]}", request=request
+            ) from None
         except OSError as exc:
             raise httpx.ConnectError(str(exc), request=request) from exc
         return _Conn(reader, writer, key)
@@ -178,10 +196,11 @@ class Http1Transport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
-        for stack in self._idle.values():
-            for conn in stack:
-                conn.close()
+        conns = [conn for stack in self._idle.values() for conn in stack]
         self._idle.clear()
+        for conn in conns:
+            conn.close()
+        await asyncio.gather(*(c.writer.wait_closed() for c in conns), return_exceptions=True)
 
 
 async def _read(conn: _Conn, request: httpx.Request, read_timeout: float | None) -> bytes:

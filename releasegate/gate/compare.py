@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy import stats as sps
 
 from releasegate.gate.result import Verdict
@@ -82,14 +81,23 @@ def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Com
             by_key.setdefault((item.workload, item.item_id), {})[item.arm] = value
     pairs = [(v["candidate"], v["incumbent"]) for v in by_key.values() if len(v) == 2]
     if not pairs:
-        return Comparison(check, None, "difference", check.margin, None, None, "score",
-                          "no eval items scored on both arms")
+        return Comparison(
+            check,
+            None,
+            "difference",
+            check.margin,
+            None,
+            None,
+            "score",
+            "no eval items scored on both arms",
+        )
     cand = np.array([p[0] for p in pairs])
     inc = np.array([p[1] for p in pairs])
     binary = bool(np.isin(cand, (0.0, 1.0)).all() and np.isin(inc, (0.0, 1.0)).all())
     est = (paired_binary if binary else paired_numeric)(cand, inc, confidence)
-    return Comparison(check, est, "difference", check.margin, float(cand.mean()),
-                      float(inc.mean()), "score")
+    return Comparison(
+        check, est, "difference", check.margin, float(cand.mean()), float(inc.mean()), "score"
+    )
 
 
 def compare_tail(
@@ -106,11 +114,26 @@ def compare_tail(
     pairs = min(len(rounds["candidate"]), len(rounds["incumbent"]))
     margin = math.log1p(check.margin)
     if pairs == 0:
-        return Comparison(check, None, "log-ratio", margin, None, None, "ms",
-                          "no successful measured requests on one arm")
+        return Comparison(
+            check,
+            None,
+            "log-ratio",
+            margin,
+            None,
+            None,
+            "ms",
+            "no successful measured requests on one arm",
+        )
     cand, inc = rounds["candidate"][:pairs], rounds["incumbent"][:pairs]
-    est = tail_ratio(cand, inc, q, higher_is_better=False, confidence=confidence,
-                     n_boot=n_boot, rng=np.random.default_rng(seed))
+    est = tail_ratio(
+        cand,
+        inc,
+        q,
+        higher_is_better=False,
+        confidence=confidence,
+        n_boot=n_boot,
+        rng=np.random.default_rng(seed),
+    )
     values = [1000 * harrell_davis(np.concatenate(r), q) for r in (cand, inc)]
     return Comparison(check, est, "log-ratio", margin, values[0], values[1], "ms")
 
@@ -129,19 +152,30 @@ def compare_rounds(check: CheckSpec, run: RunRecords, confidence: float) -> Comp
     pairs = min(len(cand), len(inc))
     cand, inc = cand[:pairs], inc[:pairs]
     if pairs == 0 or min(cand + inc) <= 0:
-        return Comparison(check, None, "log-ratio", margin, None, None, unit,
-                          "no complete rounds on both arms")
+        return Comparison(
+            check, None, "log-ratio", margin, None, None, unit, "no complete rounds on both arms"
+        )
     est = paired_log_ratio(cand, inc, higher_is_better=higher, confidence=confidence)
-    return Comparison(check, est, "log-ratio", margin, scale * float(np.mean(cand)),
-                      scale * float(np.mean(inc)), unit)
+    return Comparison(
+        check,
+        est,
+        "log-ratio",
+        margin,
+        scale * float(np.mean(cand)),
+        scale * float(np.mean(inc)),
+        unit,
+    )
 
 
 def _error_rate(run: RunRecords, workload: str | None, arm: str) -> tuple[int, int]:
     timings = [r.timing for r in run.requests if r.arm == arm and not r.warmup]
     timings += [i.timing for i in run.items if i.arm == arm]
     if workload is not None:
-        timings = [r.timing for r in run.requests
-                   if r.arm == arm and not r.warmup and r.workload == workload]
+        timings = [
+            r.timing
+            for r in run.requests
+            if r.arm == arm and not r.warmup and r.workload == workload
+        ]
         timings += [i.timing for i in run.items if i.arm == arm and i.workload == workload]
     return sum(not t.ok for t in timings), len(timings)
 
@@ -154,11 +188,11 @@ def compare_errors(check: CheckSpec, run: RunRecords, confidence: float) -> Comp
     environment, not the candidate, is failing) or nothing was sent. The interval is
     Clopper–Pearson on the candidate's rate, for information.
     """
-    (ce, cn), (ie, in_) = (_error_rate(run, check.workload, a) for a in ("candidate",
-                                                                          "incumbent"))
+    (ce, cn), (ie, in_) = (_error_rate(run, check.workload, a) for a in ("candidate", "incumbent"))
     if cn == 0 or in_ == 0:
-        return Comparison(check, None, "difference", check.margin, None, None, "errors",
-                          "no requests were sent")
+        return Comparison(
+            check, None, "difference", check.margin, None, None, "errors", "no requests were sent"
+        )
     c_rate, i_rate = ce / cn, ie / in_
     ci = sps.binomtest(ce, cn).proportion_ci(confidence_level=2 * confidence - 1)
     est = Estimate(-c_rate, -ci.high, -ci.low, 1.0, cn, "observed error rate vs threshold")
@@ -169,8 +203,9 @@ def compare_errors(check: CheckSpec, run: RunRecords, confidence: float) -> Comp
     else:
         verdict = "inconclusive"
     note = f"candidate {ce}/{cn} failed, incumbent {ie}/{in_}"
-    return Comparison(check, est, "difference", check.margin, c_rate, i_rate, "error rate",
-                      note, verdict)
+    return Comparison(
+        check, est, "difference", check.margin, c_rate, i_rate, "error rate", note, verdict
+    )
 
 
 def compare_all(suite: Suite, run: RunRecords) -> list[Comparison]:
@@ -183,8 +218,15 @@ def compare_all(suite: Suite, run: RunRecords) -> list[Comparison]:
         elif check.metric == "quality":
             out.append(compare_quality(check, run, policy.pass_confidence))
         elif check.metric in TAILS:
-            out.append(compare_tail(check, run, policy.pass_confidence,
-                                    policy.bootstrap_resamples, policy.seed + index))
+            out.append(
+                compare_tail(
+                    check,
+                    run,
+                    policy.pass_confidence,
+                    policy.bootstrap_resamples,
+                    policy.seed + index,
+                )
+            )
         else:
             out.append(compare_rounds(check, run, policy.pass_confidence))
     return out

@@ -19,8 +19,12 @@ from releasegate.gate.result import CheckResult, Recommendation, Verdict
 from releasegate.stats import decide, holm_adjusted, units_to_decide
 from releasegate.suite import Suite
 
-UNITS = {"quality": "items", "peak_rss": "rounds", "output_tokens_per_s": "rounds",
-         "requests_per_s": "rounds"}
+UNITS = {
+    "quality": "items",
+    "peak_rss": "rounds",
+    "output_tokens_per_s": "rounds",
+    "requests_per_s": "rounds",
+}
 
 
 def _finite(value: float | None) -> float | None:
@@ -31,11 +35,15 @@ def _describe_change(c: Comparison) -> str:
     if c.candidate_value is None or c.incumbent_value is None:
         return ""
     if c.scale == "difference":
-        return (f"candidate {c.candidate_value:.3f} vs incumbent {c.incumbent_value:.3f} "
-                f"({c.candidate_value - c.incumbent_value:+.3f})")
+        return (
+            f"candidate {c.candidate_value:.3f} vs incumbent {c.incumbent_value:.3f} "
+            f"({c.candidate_value - c.incumbent_value:+.3f})"
+        )
     rel = c.candidate_value / c.incumbent_value - 1 if c.incumbent_value else float("nan")
-    return (f"candidate {c.candidate_value:.4g} {c.unit} vs incumbent "
-            f"{c.incumbent_value:.4g} {c.unit} ({rel:+.1%})")
+    return (
+        f"candidate {c.candidate_value:.4g} {c.unit} vs incumbent "
+        f"{c.incumbent_value:.4g} {c.unit} ({rel:+.1%})"
+    )
 
 
 def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | None) -> str:
@@ -44,15 +52,20 @@ def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | No
         return f"no data: {c.note}"
     if c.check.metric == "error_rate":
         limit = f"limit {c.check.margin:.1%}"
-        return {"pass": f"{c.note}: within {limit}",
-                "fail": f"{c.note}: candidate above {limit}, incumbent within it",
-                "inconclusive": f"{c.note}: both arms above {limit} (environment?)"}[verdict]
+        return {
+            "pass": f"{c.note}: within {limit}",
+            "fail": f"{c.note}: candidate above {limit}, incumbent within it",
+            "inconclusive": f"{c.note}: both arms above {limit} (environment?)",
+        }[verdict]
     est = c.estimate
     if c.scale == "difference":
         bound = f"lower bound {est.ci_low:+.3f} vs margin −{check.margin:g}"
     else:
-        bound = (f"worst plausible change {-(math.expm1(est.ci_low)):+.1%}"
-                 if math.isfinite(est.ci_low) else "interval unbounded")
+        bound = (
+            f"worst plausible change {-(math.expm1(est.ci_low)):+.1%}"
+            if math.isfinite(est.ci_low)
+            else "interval unbounded"
+        )
         bound += f" vs margin {check.margin:.0%}"
     change = _describe_change(c)
     if verdict == "pass":
@@ -67,8 +80,10 @@ def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | No
 def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResult]:
     """Per-check verdicts with Holm control of false FAILs across all checks."""
     policy = suite.gate
-    p_raw = [c.estimate.p_worse if c.estimate is not None and c.verdict is None else 1.0
-             for c in comparisons]
+    p_raw = [
+        c.estimate.p_worse if c.estimate is not None and c.verdict is None else 1.0
+        for c in comparisons
+    ]
     p_adj = holm_adjusted(p_raw) if p_raw else []
     results = []
     for c, p in zip(comparisons, p_adj, strict=True):
@@ -78,8 +93,11 @@ def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResu
             more = None
         else:
             verdict = decide(est, c.margin, fail_rejected=p < policy.alpha)
-            more = (units_to_decide(est, c.margin, policy.pass_confidence)
-                    if verdict == "inconclusive" else None)
+            more = (
+                units_to_decide(est, c.margin, policy.pass_confidence)
+                if verdict == "inconclusive"
+                else None
+            )
         results.append(
             CheckResult(
                 name=check.name,
@@ -114,14 +132,19 @@ def overall(checks: list[CheckResult]) -> tuple[Verdict, Recommendation]:
     open_ = [c for c in critical if c.verdict == "inconclusive"]
     if failed:
         reasons = [f"{c.name} ({c.owner}): {c.reason}" for c in failed]
-        return "fail", Recommendation(action="rollback", reasons=[
-            "keep (or restore) the incumbent: a critical check failed", *reasons])
+        return "fail", Recommendation(
+            action="rollback",
+            reasons=["keep (or restore) the incumbent: a critical check failed", *reasons],
+        )
     if not critical or open_:
         reasons = [f"{c.name} ({c.owner}): {c.reason}" for c in open_]
         if not critical:
             reasons = ["the suite has no critical checks"]
-        return "inconclusive", Recommendation(action="hold", reasons=[
-            "hold the release: not every critical check could be decided", *reasons])
+        return "inconclusive", Recommendation(
+            action="hold",
+            reasons=["hold the release: not every critical check could be decided", *reasons],
+        )
     reasons = [f"{c.name}: {c.reason}" for c in critical]
-    return "pass", Recommendation(action="promote", reasons=[
-        "every critical check is within its margin", *reasons])
+    return "pass", Recommendation(
+        action="promote", reasons=["every critical check is within its margin", *reasons]
+    )

@@ -19,8 +19,17 @@ from releasegate.records.model import (
 )
 
 REQUEST_COLUMNS = [
-    "arm", "workload", "round", "seq", "warmup", "ok", "ttft_s", "e2e_s",
-    "completion_tokens", "prompt_tokens", "error",
+    "arm",
+    "workload",
+    "round",
+    "seq",
+    "warmup",
+    "ok",
+    "ttft_s",
+    "e2e_s",
+    "completion_tokens",
+    "prompt_tokens",
+    "error",
 ]
 
 
@@ -51,8 +60,19 @@ class RunRecords:
     def requests_frame(self) -> pd.DataFrame:
         """One row per request (warm-up included; filter on ``warmup``)."""
         rows = [
-            (r.arm, r.workload, r.round, r.seq, r.warmup, r.timing.ok, r.timing.ttft_s,
-             r.timing.e2e_s, r.timing.completion_tokens, r.timing.prompt_tokens, r.timing.error)
+            (
+                r.arm,
+                r.workload,
+                r.round,
+                r.seq,
+                r.warmup,
+                r.timing.ok,
+                r.timing.ttft_s,
+                r.timing.e2e_s,
+                r.timing.completion_tokens,
+                r.timing.prompt_tokens,
+                r.timing.error,
+            )
             for r in self.requests
         ]
         return pd.DataFrame(rows, columns=REQUEST_COLUMNS)
@@ -65,9 +85,7 @@ class RunRecords:
             frame = frame[frame["workload"].isin(list(workloads))]
         return frame
 
-    def per_round(
-        self, column: str, workloads: Sequence[str] | None, arm: str
-    ) -> list[np.ndarray]:
+    def per_round(self, column: str, workloads: Sequence[str] | None, arm: str) -> list[np.ndarray]:
         """Per-round arrays of a request column (ok requests only), in round order.
 
         Rounds of several workloads are kept apart (keyed by workload, then round).

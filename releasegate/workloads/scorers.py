@@ -193,8 +193,13 @@ def _word_pattern(literal: str) -> str:
     return before + body + after
 
 
-def _parse_number(text: str) -> float | None:
-    match = _NUMBER.search(text)
+def _parse_number(text: str, last: bool = False) -> float | None:
+    """The first (or last) number written in ``text``."""
+    if last:
+        matches = list(_NUMBER.finditer(text))
+        match = matches[-1] if matches else None
+    else:
+        match = _NUMBER.search(text)
     if match is None:
         return None
     token = match.group(0).replace(",", "").replace("\u2212", "-")
@@ -235,10 +240,15 @@ def _choice(spec: ChoiceScorer, output: str, item: EvalItem) -> Score:
     expected = _expected(spec, item, spec.field)
     ordered = sorted(spec.labels, key=len, reverse=True)
     pattern = "|".join(f"({_word_pattern(label)})" for label in ordered)
-    match = re.search(pattern, output, 0 if spec.case_sensitive else re.IGNORECASE)
-    if match is None:
+    flags = 0 if spec.case_sensitive else re.IGNORECASE
+    named_all = {
+        ordered[m.lastindex - 1] for m in re.finditer(pattern, output, flags) if m.lastindex
+    }
+    if not named_all:
         return Score(0.0, "no label")
-    named = ordered[match.lastindex - 1] if match.lastindex else ordered[0]
+    if len(named_all) > 1:
+        return Score(0.0, f"ambiguous: names {', '.join(sorted(named_all))}")
+    named = named_all.pop()
     if named == expected:
         return Score(1.0, f"named {named!r}")
     return Score(0.0, f"named {named!r}, expected {expected!r}")
@@ -297,7 +307,7 @@ def _json(spec: JsonScorer, output: str, item: EvalItem) -> Score:
 def _numeric(spec: NumericScorer, output: str, item: EvalItem) -> Score:
     expected = _parse_number(str(_expected(spec, item, spec.field)))
     assert expected is not None  # _expected checked it
-    got = _parse_number(output)
+    got = _parse_number(output, last=spec.pick == "last")
     if got is None:
         return Score(0.0, "no number in output")
     allowed = spec.tolerance * abs(expected) if spec.relative else spec.tolerance

@@ -36,6 +36,10 @@ class Scenario:
         crlf: end lines with CRLF instead of LF.
         comments: send an SSE comment line before each event.
         prompt_tokens: reported in ``usage`` / ``timings``.
+        close_delimited: answer ``Connection: close`` with a body that ends when the
+            connection does, instead of a chunked one.
+        hangup_next: after answering, read the next request on the same connection and
+            close it unanswered (a server dropping an idle keep-alive connection).
     """
 
     tokens: Sequence[str] = ("Hello", ",", " world", "!")
@@ -54,6 +58,8 @@ class Scenario:
     crlf: bool = False
     comments: bool = False
     prompt_tokens: int = 7
+    close_delimited: bool = False
+    hangup_next: bool = False
 
 
 @dataclass
@@ -76,6 +82,7 @@ class FakeOpenAIServer:
         self.scenario = scenario or Scenario()
         self.received: list[Received] = []
         self.connections = 0
+        self.hangups = 0
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -112,11 +119,15 @@ class FakeOpenAIServer:
         assert task is not None
         self._tasks.add(task)
         self.connections += 1
+        answered = False
         try:
             while True:
                 try:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                if answered and self.scenario.hangup_next:
+                    self.hangups += 1
                     return
                 lines = head.decode("latin-1").split("\r\n")
                 _method, path, _version = lines[0].split(" ", 2)
@@ -127,10 +138,14 @@ class FakeOpenAIServer:
                         headers[name.strip().lower()] = value.strip()
                 raw = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.received.append(Received(path, headers, json.loads(raw) if raw else {}))
+                scenario = self.scenario
                 try:
-                    await self._respond(writer, path, self.scenario)
+                    await self._respond(writer, path, scenario)
                 except _Dropped:
                     return
+                if scenario.close_delimited:
+                    return
+                answered = True
         except (asyncio.CancelledError, ConnectionError):
             pass
         finally:
@@ -149,10 +164,8 @@ class FakeOpenAIServer:
             )
             await writer.drain()
             return
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n"
-        )
+        framing = b"Connection: close" if sc.close_delimited else b"Transfer-Encoding: chunked"
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n%s\r\n\r\n" % framing)
         chat = path == "/v1/chat/completions"
         eol = "\r\n" if sc.crlf else "\n"
 
@@ -161,7 +174,7 @@ class FakeOpenAIServer:
             data = event.encode()
             parts = [data[: data.index(b"data:") + 9], data[data.index(b"data:") + 9 :]]
             for part in parts if sc.split else [data]:
-                writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+                writer.write(part if sc.close_delimited else b"%x\r\n%s\r\n" % (len(part), part))
                 await writer.drain()
                 if sc.split:
                     await asyncio.sleep(0.002)
@@ -196,5 +209,6 @@ class FakeOpenAIServer:
             await send(json.dumps({"object": "chunk", "choices": [], "usage": usage}))
         if sc.done:
             await send("[DONE]")
-        writer.write(b"0\r\n\r\n")
+        if not sc.close_delimited:
+            writer.write(b"0\r\n\r\n")
         await writer.drain()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from fakes.openai_server import FakeOpenAIServer, Scenario
+
 from releasegate.cli import main
 from releasegate.records import read_records
 
@@ -68,8 +68,11 @@ def test_run_writes_every_output_and_keeps_raw_records(tmp_path: Path, fake_serv
     requests = [r for r in records if r.kind == "request"]
     assert len(requests) == 2 * 4 * (6 + 1)  # arms x rounds x (measured + warm-up)
     assert all(r.timing.ok and r.timing.chunk_offsets_s for r in requests)
-    rounds = [(r.arm, r.detail["round"]) for r in records
-              if r.kind == "event" and r.event == "round_start"]
+    rounds = [
+        (r.arm, r.detail["round"])
+        for r in records
+        if r.kind == "event" and r.event == "round_start"
+    ]
     assert [a for a, _ in rounds] == ["candidate", "incumbent", "incumbent", "candidate"] * 2
     data = json.loads((out / "result.json").read_text())
     assert data["verdict"] == "pass"

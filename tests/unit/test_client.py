@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from releasegate.endpoints.client import OpenAIClient
+from releasegate.endpoints.http1 import Http1Transport
 from tests.fakes import FakeOpenAIServer, Scenario
 
 
@@ -228,3 +229,55 @@ def test_bad_arguments() -> None:
         OpenAIClient("http://t", model="m", api="embeddings")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_connections"):
         OpenAIClient("http://t", model="m", max_connections=0)
+
+
+# --------------------------------------------------------------------------- Http1Transport
+
+
+async def test_close_delimited_body_and_no_reuse(fake: FakeOpenAIServer) -> None:
+    fake.scenario = Scenario(close_delimited=True, split=True)
+    async with OpenAIClient(fake.base_url, model="m") as client:
+        for _ in range(2):
+            timing, text = await client.complete("x", max_tokens=4)
+            assert timing.ok, timing.error
+            assert text == "Hello, world!"
+    assert fake.connections == 2
+
+
+async def test_keepalive_connection_closed_by_server_is_retried(fake: FakeOpenAIServer) -> None:
+    fake.scenario = Scenario(hangup_next=True)
+    async with OpenAIClient(fake.base_url, model="m") as client:
+        for _ in range(3):
+            timing, _ = await client.complete("x", max_tokens=4)
+            assert timing.ok, timing.error
+    assert fake.hangups == 2 and fake.connections == 3
+
+
+async def test_pool_timeout_when_all_connections_are_busy(fake: FakeOpenAIServer) -> None:
+    fake.scenario = Scenario(first_token_delay_s=0.15)
+    transport = Http1Transport(max_connections=1)
+    timeout = httpx.Timeout(2.0, pool=0.05)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout) as http:
+        url = fake.base_url + "/v1/completions"
+        async with http.stream("POST", url, json={"prompt": "a"}) as first:
+            assert first.status_code == 200
+            with pytest.raises(httpx.PoolTimeout):
+                await http.post(url, json={"prompt": "b"})
+            await first.aread()
+        second = await http.post(url, json={"prompt": "c"})  # the slot came back
+        assert second.status_code == 200 and b"[DONE]" in second.content
+    assert fake.connections == 1
+
+
+async def test_http1_transport_refuses_https() -> None:
+    async with httpx.AsyncClient(transport=Http1Transport()) as http:
+        with pytest.raises(httpx.UnsupportedProtocol):
+            await http.get("https://127.0.0.1:1/")
+
+
+async def test_https_urls_use_httpx_default_transport() -> None:
+    client = OpenAIClient("https://example.invalid", model="m")
+    try:
+        assert not isinstance(client._http._transport, Http1Transport)
+    finally:
+        await client.aclose()

