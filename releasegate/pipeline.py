@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 import uuid
 from datetime import UTC, datetime
@@ -51,6 +52,15 @@ def fingerprint(plan: Plan) -> dict:
     }
 
 
+def harness_usage() -> dict[str, float]:
+    """releasegate's own footprint so far: peak RSS and CPU seconds of this process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "harness_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is KiB on Linux
+        "harness_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+    }
+
+
 def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
     """Open the run folder and write its ``meta`` record first."""
     writer = RecordWriter(run_dir)
@@ -90,7 +100,7 @@ def run(suite_path: Path, run_dir: Path | None = None, quiet: bool = False) -> t
         )
         raise
     finally:
-        writer.write(EventRecord(t=time.time(), event="run_finished"))
+        writer.write(EventRecord(t=time.time(), event="run_finished", detail=harness_usage()))
         writer.close()
     result = render(run_dir)
     return result, run_dir
@@ -115,6 +125,7 @@ def evaluate(run: RunRecords) -> ReportInput:
         environment=run.meta.environment,
         started_at=run.meta.t,
         finished_at=max((e.t for e in run.events), default=None),
+        harness=next((e.detail for e in run.events if e.event == "run_finished"), {}),
         alpha=suite.gate.alpha,
         pass_confidence=suite.gate.pass_confidence,
     )

@@ -103,6 +103,9 @@ class Result(_Model):
     environment: dict[str, Any] = Field(default_factory=dict)
     started_at: float | None = None
     finished_at: float | None = None
+    harness: dict[str, float] = Field(
+        default_factory=dict, description="releasegate's own peak RSS (MB) and CPU seconds."
+    )
     alpha: float
     pass_confidence: float
 
