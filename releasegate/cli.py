@@ -104,6 +104,47 @@ def report(run_dir: Path) -> None:
 
 
 @main.command()
+@click.argument("suite", type=click.Path(path_type=Path))
+@click.option("--repeats", type=click.IntRange(min=2), default=3, show_default=True,
+              help="A/A runs to make.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              help="Folder for the runs (default: reports/<suite>-calibration/<timestamp>/).")
+@click.option("--write-baseline", is_flag=True,
+              help="Save the incumbent's records and the measured noise as its baseline.")
+@click.option("--baselines", "baselines_root", type=click.Path(path_type=Path),
+              default=Path("baselines"), show_default=True, help="Baseline folder.")
+@click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
+def calibrate(suite: Path, repeats: int, out_dir: Path | None, write_baseline: bool,
+              baselines_root: Path, quiet: bool) -> None:
+    """Run SUITE's incumbent against itself REPEATS times; report noise and margins."""
+    from releasegate.calibrate import calibrate as run_calibration
+    from releasegate.calibrate import write_report
+    from releasegate.pipeline import default_run_dir
+    from releasegate.suite import load_suite
+
+    try:
+        loaded = load_suite(suite)
+        out_dir = out_dir or default_run_dir(f"{loaded.suite.name}-calibration")
+        noise = run_calibration(loaded, repeats, out_dir, quiet)
+        report_path = write_report(noise, out_dir)
+        if write_baseline:
+            from releasegate.baselines import save_baseline, write_calibration
+
+            path = save_baseline(out_dir / str(repeats), "incumbent", baselines_root)
+            write_calibration(path, {n.name: n.noise for n in noise})
+            click.echo(f"baseline with calibration written: {path}")
+    except ReleasegateError as exc:
+        _fail(exc)
+        return
+    click.echo(f"{'check':<24}{'noise':>10}{'margin':>10}{'recommended':>13}  ok")
+    for n in noise:
+        unit = "" if n.scale == "difference" else " (log)"
+        click.echo(f"{n.name:<24}{n.noise:>10.4f}{n.current_margin:>10.4g}"
+                   f"{n.recommended_margin:>13.4g}  {'yes' if n.margin_ok else 'RAISE'}{unit}")
+    click.echo(f"calibration: {report_path}")
+
+
+@main.command()
 @click.option("--suite", "which", flag_value="suite", help="Schema of suite files.")
 @click.option(
     "--result", "which", flag_value="result", default=True, help="Schema of result.json (default)."

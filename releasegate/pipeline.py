@@ -20,7 +20,7 @@ from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_records
 from releasegate.records.views import RunRecords
 from releasegate.report import write_all
-from releasegate.suite import ARMS, Suite, load_suite
+from releasegate.suite import ARMS, LoadedSuite, Suite, load_suite
 
 
 def default_run_dir(suite_name: str, root: Path = Path("reports")) -> Path:
@@ -79,13 +79,19 @@ def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
 
 
 def run(suite_path: Path, run_dir: Path | None = None, quiet: bool = False) -> tuple[Result, Path]:
-    """Run a suite end to end and write every output into the run folder.
+    """Run a suite file end to end and write every output into the run folder.
 
     Raises:
         SuiteError: the suite is invalid (nothing is launched).
         EndpointError: an endpoint could not be brought up (records so far are kept).
     """
-    loaded = load_suite(suite_path)
+    return run_loaded(load_suite(suite_path), run_dir, quiet)
+
+
+def run_loaded(
+    loaded: LoadedSuite, run_dir: Path | None = None, quiet: bool = False
+) -> tuple[Result, Path]:
+    """Plan, execute, compare, decide and report a validated suite."""
     plan = build_plan(loaded)
     run_dir = run_dir or default_run_dir(loaded.suite.name)
     writer = start_run(plan, run_dir)
@@ -95,7 +101,9 @@ def run(suite_path: Path, run_dir: Path | None = None, quiet: bool = False) -> t
     except BaseException as exc:
         writer.write(
             EventRecord(
-                t=time.time(), event="run_aborted", detail={"error": f"{type(exc).__name__}: {exc}"}
+                t=time.time(),
+                event="run_aborted",
+                detail={"error": f"{type(exc).__name__}: {exc}"},
             )
         )
         raise

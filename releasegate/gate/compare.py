@@ -69,6 +69,7 @@ def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Com
     """
     failed = {(i.workload, i.item_id) for i in run.items if not i.timing.ok}
     by_key: dict[tuple[str, str], dict[str, float]] = {}
+    clusters: dict[tuple[str, str], str] = {}
     for item in run.items:
         if (item.workload, item.item_id) in failed:
             continue
@@ -79,7 +80,10 @@ def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Com
         value = _item_score(item.scores, check.scorer)
         if value is not None:
             by_key.setdefault((item.workload, item.item_id), {})[item.arm] = value
-    pairs = [(v["candidate"], v["incumbent"]) for v in by_key.values() if len(v) == 2]
+            if item.cluster is not None:
+                clusters[(item.workload, item.item_id)] = f"{item.workload}/{item.cluster}"
+    keys = [k for k, v in by_key.items() if len(v) == 2]
+    pairs = [(by_key[k]["candidate"], by_key[k]["incumbent"]) for k in keys]
     if not pairs:
         return Comparison(
             check,
@@ -94,7 +98,9 @@ def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Com
     cand = np.array([p[0] for p in pairs])
     inc = np.array([p[1] for p in pairs])
     binary = bool(np.isin(cand, (0.0, 1.0)).all() and np.isin(inc, (0.0, 1.0)).all())
-    est = (paired_binary if binary else paired_numeric)(cand, inc, confidence)
+    # Items sharing a context are correlated: cluster-robust SE (unclustered items alone).
+    groups = [clusters.get(k, f"{k[0]}/item/{k[1]}") for k in keys] if clusters else None
+    est = (paired_binary if binary else paired_numeric)(cand, inc, confidence, groups)
     return Comparison(
         check, est, "difference", check.margin, float(cand.mean()), float(inc.mean()), "score"
     )

@@ -86,6 +86,7 @@ class ItemRecord(_Base):
     workload: str
     item_id: str
     category: str | None = None
+    cluster: str | None = None
     prompt: str
     output: str
     scores: dict[str, float] = Field(description="Scorer name → score in [0, 1].")

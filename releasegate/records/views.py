@@ -75,7 +75,9 @@ class RunRecords:
             )
             for r in self.requests
         ]
-        return pd.DataFrame(rows, columns=REQUEST_COLUMNS)
+        frame = pd.DataFrame(rows, columns=REQUEST_COLUMNS)
+        # An empty frame has object columns; boolean masks need real booleans.
+        return frame.astype({"warmup": bool, "ok": bool})
 
     def measured(self, workloads: Sequence[str] | None = None) -> pd.DataFrame:
         """Measured (non-warm-up) requests, optionally of some workloads."""

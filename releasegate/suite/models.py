@@ -166,6 +166,11 @@ class DatasetSpec(Strict):
     path: str | None = None
     id_field: str = "id"
     category_field: str = "category"
+    cluster_field: str | None = Field(
+        default=None,
+        description="Field naming a shared context (e.g. a passage); items of one cluster "
+        "are correlated, so quality uses a cluster-robust standard error.",
+    )
     limit: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")

@@ -27,6 +27,13 @@ def score_output(workload: EvalWorkload, item: EvalItem, output: str) -> tuple[d
     return scores, details
 
 
+def _cluster(workload: EvalWorkload, item: EvalItem) -> str | None:
+    field = workload.dataset.cluster_field
+    if field is None or item.fields.get(field) is None:
+        return None
+    return str(item.fields[field])
+
+
 async def run_eval(
     client: OpenAIClient,
     workload: EvalWorkload,
@@ -67,6 +74,7 @@ async def run_eval(
                     workload=workload.name,
                     item_id=item.id,
                     category=item.category,
+                    cluster=_cluster(workload, item),
                     prompt=prompt,
                     output=completion.text,
                     scores=scores,

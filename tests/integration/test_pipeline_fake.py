@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakes.openai_server import FakeOpenAIServer, Scenario
 
 from releasegate.cli import main
 from releasegate.records import read_records
+
+from fakes.openai_server import FakeOpenAIServer, Scenario
 
 SUITE = """\
 name: fake-aa
@@ -110,3 +112,26 @@ def test_unreachable_url_is_data_not_a_crash(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     items = [r for r in read_records(out) if r.kind == "item"]
     assert items and all(r.timing.error for r in items)
+
+
+def test_calibrate_reports_noise_and_recommended_margins(tmp_path: Path, fake_server) -> None:
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(SUITE.format(url=fake_server.base_url))
+    out = tmp_path / "calib"
+    result = CliRunner().invoke(
+        main, ["calibrate", str(suite), "--repeats", "2", "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "calibration.json").read_text())
+    rows = {row["name"]: row for row in report["checks"]}
+    assert set(rows) == {"quality", "ttft", "tput"}
+    assert rows["quality"]["noise"] == 0.0  # identical answers: no quality noise
+    assert rows["quality"]["recommended_margin"] == 0.01  # the floor
+    for name in ("ttft", "tput"):
+        assert len(rows[name]["estimates"]) == 2
+        assert rows[name]["noise"] > 0
+        expected = max(0.02, math.expm1(3 * rows[name]["noise"]))
+        assert rows[name]["recommended_margin"] == pytest.approx(expected, abs=1e-4)
+    for index in (1, 2):  # every A/A run keeps its own records and reports
+        assert (out / str(index) / "records.jsonl").is_file()
+        assert json.loads((out / str(index) / "result.json").read_text())["verdict"] != "fail"

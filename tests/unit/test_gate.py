@@ -137,3 +137,22 @@ def test_false_fail_rate_of_the_whole_gate_is_controlled() -> None:
     rng = np.random.default_rng(7)
     verdicts = [overall(list(decide(synthetic(rng)).values()))[0] for _ in range(60)]
     assert verdicts.count("fail") <= 2
+
+
+def test_items_sharing_a_context_widen_the_quality_interval() -> None:
+    """20 passages × 10 questions, answers flip together per passage: far fewer units."""
+    records = []
+    for i in range(200):
+        passage = i // 10
+        cand_right = passage % 5 != 0  # the candidate loses whole passages
+        for arm, right in (("candidate", cand_right), ("incumbent", True)):
+            records.append(ItemRecord(t=0, arm=arm, workload="e", item_id=str(i),
+                                      cluster=str(passage), prompt="p", output="o",
+                                      scores={"exact": float(right)}, timing=timing()))
+    clustered = decide(RunRecords.of(records))["quality"]
+    for r in records:
+        r.cluster = None
+    flat = decide(RunRecords.of(records))["quality"]
+    assert clustered.estimate == pytest.approx(flat.estimate) == pytest.approx(-0.2)
+    assert clustered.n == 20 and flat.n == 200
+    assert (clustered.ci_high - clustered.ci_low) > 2 * (flat.ci_high - flat.ci_low)
