@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from releasegate.records.model import Arm, MetaRecord
 
-
 _BUILD_KINDS = ("build_sha256", "binary_sha256", "executable_sha256")
 
 
@@ -125,18 +124,16 @@ def _show(value: object) -> str:
 
 
 def _build_mismatch(stored: ServerBuild, current: ServerBuild) -> list[str]:
-    """Compare by the strongest identity both sides know; none shared is a mismatch."""
-    for kind in _BUILD_KINDS:
-        was, now = getattr(stored, kind), getattr(current, kind)
-        if was and now:
-            return [] if was == now else [_build_line(kind, stored, current)]
-    a, b = stored.identity(), current.identity()
-    if a is None and b is None:
+    """Compare by the strongest identity either side knows; the other must know it too."""
+    known = [i for i in (stored.identity(), current.identity()) if i is not None]
+    if not known:
         return []  # unverifiable on both sides: a warning, not a mismatch
-    return [
-        f"server build: cannot be matched (baseline knows {_show(a and a[0])}, "
-        f"now {_show(b and b[0])})"
-    ]
+    kind = min((k for k, _ in known), key=_BUILD_KINDS.index)
+    was, now = getattr(stored, kind), getattr(current, kind)
+    if not was or not now:
+        side = "the baseline" if not was else "this run"
+        return [f"server build: {kind} unknown for {side}, cannot match the build"]
+    return [] if was == now else [_build_line(kind, stored, current)]
 
 
 def _build_line(kind: str, stored: ServerBuild, current: ServerBuild) -> str:

@@ -70,7 +70,11 @@ class OpenAIClient:
         api_key: sent only as ``Authorization: Bearer …``; never logged or stored elsewhere.
         timeout_s: limit for connecting, for each read and for waiting on the pool.
         max_connections: connection pool size; keep it at least the concurrency used.
-        transport: an httpx transport to use instead of the default (tests, proxies).
+        transport: an httpx transport to use instead of the default: for ``http://`` URLs
+            :class:`~releasegate.endpoints.http1.Http1Transport` (httpx's own pool slows
+            down with the square of the concurrency), for ``https://`` httpx's.
+
+    One client belongs to one event loop; close it with :meth:`aclose` or ``async with``.
     """
 
     def __init__(

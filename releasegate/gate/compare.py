@@ -24,6 +24,7 @@ from releasegate.stats import (
     paired_numeric,
     tail_ratio,
 )
+from releasegate.stats.estimate import t_estimate
 from releasegate.suite import CheckSpec, Suite
 
 TAILS = {
@@ -33,6 +34,7 @@ TAILS = {
     "e2e_p99": ("e2e_s", 0.99),
     "itl_p95": ("itl", 0.95),
 }
+MEMORY_SE_FLOOR = 0.005  # log-ratio: 0.5 % when no calibration is known
 ROUND_VALUES = {"output_tokens_per_s": "output_tokens_per_s", "requests_per_s": "requests_per_s"}
 
 
@@ -144,8 +146,24 @@ def compare_tail(
     return Comparison(check, est, "log-ratio", margin, values[0], values[1], "ms")
 
 
-def compare_rounds(check: CheckSpec, run: RunRecords, confidence: float) -> Comparison:
-    """Throughput or peak memory: one value per arm per round, rounds paired."""
+def _floor_se(est: Estimate, floor: float, confidence: float) -> Estimate:
+    """Widen an estimate whose standard error is below ``floor`` (t on n − 1 df)."""
+    if est.se is None or est.se >= floor or est.n < 2:
+        return est
+    return t_estimate(est.estimate, floor, est.n - 1, est.n, confidence,
+                      f"{est.method}, SE floored at {floor:.3g}")
+
+
+def compare_rounds(
+    check: CheckSpec, run: RunRecords, confidence: float, noise: float | None = None
+) -> Comparison:
+    """Throughput or peak memory: one value per arm per round, rounds paired.
+
+    Peak memory is nearly deterministic, so its round-to-round spread can be ~0 and would
+    make any tiny growth "significant". Its standard error is floored at the A/A noise
+    measured by ``releasegate calibrate`` (``noise``) or, without one, at 0.5 %; the
+    decision is then by margin against that noise.
+    """
     margin = math.log1p(check.margin)
     if check.metric == "peak_rss":
         cand, inc = run.memory_peaks("candidate"), run.memory_peaks("incumbent")
@@ -162,6 +180,8 @@ def compare_rounds(check: CheckSpec, run: RunRecords, confidence: float) -> Comp
             check, None, "log-ratio", margin, None, None, unit, "no complete rounds on both arms"
         )
     est = paired_log_ratio(cand, inc, higher_is_better=higher, confidence=confidence)
+    if check.metric == "peak_rss":
+        est = _floor_se(est, noise if noise is not None else MEMORY_SE_FLOOR, confidence)
     return Comparison(
         check,
         est,
@@ -214,8 +234,15 @@ def compare_errors(check: CheckSpec, run: RunRecords, confidence: float) -> Comp
     )
 
 
-def compare_all(suite: Suite, run: RunRecords) -> list[Comparison]:
-    """Every check of the suite's gate, in the order written."""
+def compare_all(
+    suite: Suite, run: RunRecords, noise: dict[str, float] | None = None
+) -> list[Comparison]:
+    """Every check of the suite's gate, in the order written.
+
+    Args:
+        noise: A/A noise per check name from calibration (a stored baseline), if known.
+    """
+    noise = noise or {}
     policy = suite.gate
     out = []
     for index, check in enumerate(policy.all_checks()):
@@ -234,5 +261,6 @@ def compare_all(suite: Suite, run: RunRecords) -> list[Comparison]:
                 )
             )
         else:
-            out.append(compare_rounds(check, run, policy.pass_confidence))
+            out.append(compare_rounds(check, run, policy.pass_confidence,
+                                      noise.get(check.name)))
     return out

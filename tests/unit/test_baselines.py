@@ -11,6 +11,7 @@ import pytest
 
 from releasegate.baselines import (
     Baseline,
+    ServerBuild,
     as_arm,
     baseline_path,
     drift_mismatches,
@@ -42,7 +43,11 @@ def suite_dict(incumbent_id: str = "smollm2-135m") -> dict:
     return {
         "name": "demo",
         "server": {"command": COMMAND},
-        "candidate": {"id": "gemma3-270m", "params": {"temperature": 0}, "server_args": ["-t", "1"]},
+        "candidate": {
+            "id": "gemma3-270m",
+            "params": {"temperature": 0},
+            "server_args": ["-t", "1"],
+        },
         "incumbent": {"id": incumbent_id, "params": {"temperature": 0}, "server_args": ["-t", "1"]},
         "load": [{"name": "chat", "prompts": ["hi"], "requests_per_round": 2}],
         "gate": {"checks": [{"name": "ttft", "metric": "ttft_p95", "margin": 0.2, "owner": "p"}]},
@@ -52,10 +57,18 @@ def suite_dict(incumbent_id: str = "smollm2-135m") -> dict:
 def environment(incumbent_id: str = "smollm2-135m") -> dict:
     return {
         "models": {
-            "candidate": {"id": "gemma3-270m", "path": "/m/g.gguf", "sha256": "c" * 64,
-                          "params": {"temperature": 0}},
-            "incumbent": {"id": incumbent_id, "path": "/m/s.gguf", "sha256": "i" * 64,
-                          "params": {"temperature": 0}},
+            "candidate": {
+                "id": "gemma3-270m",
+                "path": "/m/g.gguf",
+                "sha256": "c" * 64,
+                "params": {"temperature": 0},
+            },
+            "incumbent": {
+                "id": incumbent_id,
+                "path": "/m/s.gguf",
+                "sha256": "i" * 64,
+                "params": {"temperature": 0},
+            },
         },
         "server": {
             "command": COMMAND,
@@ -85,25 +98,52 @@ def environment(incumbent_id: str = "smollm2-135m") -> dict:
 
 
 def meta(incumbent_id: str = "smollm2-135m") -> MetaRecord:
-    return MetaRecord(t=1.0, run_id="run1", suite=suite_dict(incumbent_id), suite_path="s.yaml",
-                      suite_sha256="5" * 64, environment=environment(incumbent_id))
+    return MetaRecord(
+        t=1.0,
+        run_id="run1",
+        suite=suite_dict(incumbent_id),
+        suite_path="s.yaml",
+        suite_sha256="5" * 64,
+        environment=environment(incumbent_id),
+    )
 
 
 def timing(offsets: int = 3) -> Timing:
-    return Timing(started_at=1.0, ttft_s=0.1, e2e_s=0.5, status=200, completion_tokens=offsets,
-                  chunk_offsets_s=[0.1 + 0.001 * i for i in range(offsets)])
+    return Timing(
+        started_at=1.0,
+        ttft_s=0.1,
+        e2e_s=0.5,
+        status=200,
+        completion_tokens=offsets,
+        chunk_offsets_s=[0.1 + i / 7 for i in range(offsets)],
+    )
 
 
 def arm_records(arm: str, requests: int = 3, offsets: int = 3) -> list:
     out: list = [
         EventRecord(t=2.0, arm=arm, event="server_started", detail={"pid": 1}),
-        ItemRecord(t=3.0, arm=arm, workload="facts", item_id="q1", prompt="2+2?",
-                   output=f"4 from {arm}", scores={"exact": 1.0}, timing=timing()),
+        ItemRecord(
+            t=3.0,
+            arm=arm,
+            workload="facts",
+            item_id="q1",
+            prompt="2+2?",
+            output=f"4 from {arm}",
+            scores={"exact": 1.0},
+            timing=timing(),
+        ),
         EventRecord(t=4.0, arm=arm, event="round_start", detail={"workload": "chat", "round": 0}),
     ]
     out += [
-        RequestRecord(t=5.0 + i, arm=arm, workload="chat", round=0, seq=i, warmup=i == 0,
-                      timing=timing(offsets))
+        RequestRecord(
+            t=5.0 + i,
+            arm=arm,
+            workload="chat",
+            round=0,
+            seq=i,
+            warmup=i == 0,
+            timing=timing(offsets),
+        )
         for i in range(requests)
     ]
     out += [
@@ -113,8 +153,13 @@ def arm_records(arm: str, requests: int = 3, offsets: int = 3) -> list:
     return out
 
 
-def make_run(path: Path, incumbent_id: str = "smollm2-135m", requests: int = 3,
-             offsets: int = 3, aborted: bool = False) -> Path:
+def make_run(
+    path: Path,
+    incumbent_id: str = "smollm2-135m",
+    requests: int = 3,
+    offsets: int = 3,
+    aborted: bool = False,
+) -> Path:
     with RecordWriter(path) as writer:
         writer.write(meta(incumbent_id))
         for arm in ARMS:
@@ -290,24 +335,35 @@ def test_performance_mismatches_list_recipe_and_machine_not_the_model() -> None:
     assert len(fingerprint_warnings(base, warned)) == 2
 
 
-def test_server_build_is_compared_by_the_strongest_shared_identity() -> None:
+def test_server_build_is_compared_by_the_strongest_known_identity() -> None:
     base = fingerprint_from_meta(meta(), "incumbent")
     venv = base.server_build.model_copy(update={"executable_sha256": "9" * 64})
     assert performance_mismatches(base, base.model_copy(update={"server_build": venv})) == []
-    only_exe = type(base.server_build)(executable_sha256="e" * 64)
-    found = performance_mismatches(base, base.model_copy(update={"server_build": only_exe}))
-    assert found == [] or "cannot be matched" not in found[0]  # shared exe hash is equal
-    unknown = type(base.server_build)()
-    found = performance_mismatches(base, base.model_copy(update={"server_build": unknown}))
-    assert found and "cannot be matched" in found[0]
+    for weaker in (ServerBuild(executable_sha256="e" * 64), ServerBuild()):
+        # the same launcher script is not proof of the same llama-server build
+        found = performance_mismatches(base, base.model_copy(update={"server_build": weaker}))
+        assert found == ["server build: build_sha256 unknown for this run, cannot match the build"]
+    binary_only = ServerBuild(binary_sha256="b" * 64)
+    older = base.model_copy(update={"server_build": binary_only})
+    assert performance_mismatches(older, older) == []
+    changed = binary_only.model_copy(update={"binary_sha256": "a" * 64})
+    found = performance_mismatches(older, older.model_copy(update={"server_build": changed}))
+    assert len(found) == 1 and found[0].startswith("server build (binary_sha256)")
+    unknown = ServerBuild()
     both_unknown = base.model_copy(update={"server_build": unknown})
     assert performance_mismatches(both_unknown, both_unknown) == []
     assert any("unknown on both" in w for w in fingerprint_warnings(both_unknown, both_unknown))
 
 
 def test_fingerprint_from_partial_meta_does_not_raise() -> None:
-    bare = MetaRecord(t=1.0, run_id="r", suite={"name": "s", "incumbent": {"id": "m"}},
-                      suite_path="s.yaml", suite_sha256="0", environment={})
+    bare = MetaRecord(
+        t=1.0,
+        run_id="r",
+        suite={"name": "s", "incumbent": {"id": "m"}},
+        suite_path="s.yaml",
+        suite_sha256="0",
+        environment={},
+    )
     fp = fingerprint_from_meta(bare, "incumbent")
     assert fp.model_id == "m" and fp.cpu_model is None and fp.gpus == []
     assert fp.server_build.identity() is None

@@ -11,7 +11,8 @@ import pytest
 
 from releasegate.endpoints.client import OpenAIClient
 from releasegate.endpoints.http1 import Http1Transport
-from tests.fakes import FakeOpenAIServer, Scenario
+
+from fakes import FakeOpenAIServer, Scenario
 
 
 @pytest.fixture

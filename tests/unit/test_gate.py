@@ -156,3 +156,16 @@ def test_items_sharing_a_context_widen_the_quality_interval() -> None:
     assert clustered.estimate == pytest.approx(flat.estimate) == pytest.approx(-0.2)
     assert clustered.n == 20 and flat.n == 200
     assert (clustered.ci_high - clustered.ci_low) > 2 * (flat.ci_high - flat.ci_low)
+
+
+def test_peak_memory_standard_error_is_floored_by_calibrated_noise() -> None:
+    suite = parse_suite(SUITE)
+    run = synthetic(np.random.default_rng(8), mem_factor=1.003)
+    plain = {c.name: c for c in decide_checks(suite, compare_all(suite, run))}["mem"]
+    noisy = {c.name: c for c in
+             decide_checks(suite, compare_all(suite, run, noise={"mem": 0.06}))}["mem"]
+    assert plain.estimate == pytest.approx(noisy.estimate)
+    assert plain.verdict == "pass" and "floored at 0.005" in plain.method
+    # with 6 % A/A noise, 8 rounds cannot show a 10 % margin is kept
+    assert noisy.verdict == "inconclusive"
+    assert noisy.ci_low < -np.log1p(0.1) < plain.ci_low

@@ -10,7 +10,8 @@ import pytest
 from releasegate.endpoints.client import OpenAIClient
 from releasegate.records.model import Timing
 from releasegate.workloads.load import run_round
-from tests.fakes import FakeOpenAIServer, Scenario
+
+from fakes import FakeOpenAIServer, Scenario
 
 
 @pytest.fixture
