@@ -57,12 +57,55 @@ def main() -> None:
     help="Run folder (default: reports/<suite>/<UTC timestamp>/).",
 )
 @click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
-def run(suite: Path, out_dir: Path | None, quiet: bool) -> None:
+@click.option(
+    "--baseline",
+    "use_baseline",
+    is_flag=True,
+    help="Gate the candidate against the incumbent's stored baseline.",
+)
+@click.option(
+    "--baselines",
+    "baselines_root",
+    type=click.Path(path_type=Path),
+    default=Path("baselines"),
+    show_default=True,
+    help="Baseline folder.",
+)
+@click.option(
+    "--skip-incumbent",
+    is_flag=True,
+    help="With --baseline: do not run the incumbent now (no drift check).",
+)
+@click.option(
+    "--ignore-fingerprint",
+    is_flag=True,
+    help="With --baseline: compare performance even if the environment differs.",
+)
+def run(
+    suite: Path,
+    out_dir: Path | None,
+    quiet: bool,
+    use_baseline: bool,
+    baselines_root: Path,
+    skip_incumbent: bool,
+    ignore_fingerprint: bool,
+) -> None:
     """Run SUITE: launch both models, measure, compare, decide and report."""
-    from releasegate.pipeline import run as run_pipeline
+    from releasegate.pipeline import BaselineOptions, run_loaded
+    from releasegate.suite import load_suite
 
     try:
-        result, run_dir = run_pipeline(suite, out_dir, quiet=quiet)
+        loaded = load_suite(suite)
+        options = None
+        if use_baseline:
+            options = BaselineOptions(
+                _baseline_file(baselines_root, loaded.suite.name, loaded.suite.incumbent.id),
+                ignore_fingerprint=ignore_fingerprint,
+                run_incumbent=not skip_incumbent,
+            )
+        elif skip_incumbent or ignore_fingerprint:
+            raise SuiteError(["--skip-incumbent and --ignore-fingerprint need --baseline"])
+        result, run_dir = run_loaded(loaded, out_dir, quiet=quiet, baseline=options)
     except ReleasegateError as exc:
         _fail(exc)
         return
@@ -71,6 +114,55 @@ def run(suite: Path, out_dir: Path | None, quiet: bool) -> None:
         sys.exit(130)
     _summarise(result, run_dir)
     sys.exit(EXIT_CODES[result.verdict])
+
+
+def _baseline_file(root: Path, suite_name: str, model_id: str) -> Path:
+    from releasegate.baselines import find_baseline
+
+    path = find_baseline(root, suite_name, model_id)
+    if path is None:
+        raise SuiteError(
+            [
+                f"no baseline of {model_id!r} for suite {suite_name!r} under {root}/ "
+                "(save one with: releasegate baseline save RUN_DIR)"
+            ]
+        )
+    return path
+
+
+@main.group()
+def baseline() -> None:
+    """Stored baselines: one model's raw records plus its environment fingerprint."""
+
+
+@baseline.command("save")
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--model",
+    "arm",
+    type=click.Choice(["incumbent", "candidate"]),
+    default="incumbent",
+    show_default=True,
+    help="Which arm of the run to store.",
+)
+@click.option(
+    "--baselines",
+    "baselines_root",
+    type=click.Path(path_type=Path),
+    default=Path("baselines"),
+    show_default=True,
+    help="Baseline folder.",
+)
+def baseline_save(run_dir: Path, arm: str, baselines_root: Path) -> None:
+    """Store one arm of RUN_DIR as its model's baseline."""
+    from releasegate.baselines import save_baseline
+
+    try:
+        path = save_baseline(run_dir, arm, baselines_root)  # type: ignore[arg-type]
+    except ReleasegateError as exc:
+        _fail(exc)
+        return
+    click.echo(f"baseline written: {path}")
 
 
 @main.command()
@@ -105,17 +197,37 @@ def report(run_dir: Path) -> None:
 
 @main.command()
 @click.argument("suite", type=click.Path(path_type=Path))
-@click.option("--repeats", type=click.IntRange(min=2), default=3, show_default=True,
-              help="A/A runs to make.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              help="Folder for the runs (default: reports/<suite>-calibration/<timestamp>/).")
-@click.option("--write-baseline", is_flag=True,
-              help="Save the incumbent's records and the measured noise as its baseline.")
-@click.option("--baselines", "baselines_root", type=click.Path(path_type=Path),
-              default=Path("baselines"), show_default=True, help="Baseline folder.")
+@click.option(
+    "--repeats", type=click.IntRange(min=2), default=3, show_default=True, help="A/A runs to make."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    help="Folder for the runs (default: reports/<suite>-calibration/<timestamp>/).",
+)
+@click.option(
+    "--write-baseline",
+    is_flag=True,
+    help="Save the incumbent's records and the measured noise as its baseline.",
+)
+@click.option(
+    "--baselines",
+    "baselines_root",
+    type=click.Path(path_type=Path),
+    default=Path("baselines"),
+    show_default=True,
+    help="Baseline folder.",
+)
 @click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
-def calibrate(suite: Path, repeats: int, out_dir: Path | None, write_baseline: bool,
-              baselines_root: Path, quiet: bool) -> None:
+def calibrate(
+    suite: Path,
+    repeats: int,
+    out_dir: Path | None,
+    write_baseline: bool,
+    baselines_root: Path,
+    quiet: bool,
+) -> None:
     """Run SUITE's incumbent against itself REPEATS times; report noise and margins."""
     from releasegate.calibrate import calibrate as run_calibration
     from releasegate.calibrate import write_report
@@ -139,8 +251,10 @@ def calibrate(suite: Path, repeats: int, out_dir: Path | None, write_baseline: b
     click.echo(f"{'check':<24}{'noise':>10}{'margin':>10}{'recommended':>13}  ok")
     for n in noise:
         unit = "" if n.scale == "difference" else " (log)"
-        click.echo(f"{n.name:<24}{n.noise:>10.4f}{n.current_margin:>10.4g}"
-                   f"{n.recommended_margin:>13.4g}  {'yes' if n.margin_ok else 'RAISE'}{unit}")
+        click.echo(
+            f"{n.name:<24}{n.noise:>10.4f}{n.current_margin:>10.4g}"
+            f"{n.recommended_margin:>13.4g}  {'yes' if n.margin_ok else 'RAISE'}{unit}"
+        )
     click.echo(f"calibration: {report_path}")
 
 

@@ -17,7 +17,6 @@ from releasegate.plan import LoadRound, Plan
 from releasegate.probes.metrics import scrape_metrics
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, ProbeRecord, Record, RecordWriter, RequestRecord
-from releasegate.suite import ARMS
 from releasegate.workloads.eval import run_eval
 from releasegate.workloads.load import run_round
 
@@ -39,7 +38,7 @@ async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: Run
     async with open_endpoints(plan, run_dir, write, concurrency) as endpoints:
         for e in plan.evals:
             progress.stage(f"eval {e.workload.name}")
-            task = progress.add(f"eval {e.workload.name}", total=len(e.items) * len(ARMS))
+            task = progress.add(f"eval {e.workload.name}", total=len(e.items) * len(plan.arms))
 
             def on_item(record: Record, task: int = task) -> None:
                 write(record)
@@ -48,7 +47,7 @@ async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: Run
             await asyncio.gather(
                 *(
                     run_eval(endpoints[arm].client, e.workload, e.items, arm, on_item)
-                    for arm in ARMS
+                    for arm in plan.run_arms
                 )
             )
         if plan.rounds:

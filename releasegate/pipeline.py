@@ -6,12 +6,15 @@ import asyncio
 import resource
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from releasegate import environment
+from releasegate.baselines import load_baseline
 from releasegate.errors import RecordsError
 from releasegate.execute import execute
+from releasegate.gate.against_baseline import compare_with_baseline
 from releasegate.gate.compare import compare_all
 from releasegate.gate.decide import decide_checks, overall
 from releasegate.gate.result import ArmSummary, FlippedItem, ReportInput, Result
@@ -33,7 +36,7 @@ def fingerprint(plan: Plan) -> dict:
     """What the run ran on: models (with sha256), server recipe and binary, machine."""
     suite = plan.loaded.suite
     models = {}
-    for arm in ARMS:
+    for arm in plan.run_arms:
         a = plan.arms[arm]
         models[arm] = {
             "id": a.model_id,
@@ -78,23 +81,47 @@ def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
     return writer
 
 
-def run(suite_path: Path, run_dir: Path | None = None, quiet: bool = False) -> tuple[Result, Path]:
+@dataclass(frozen=True)
+class BaselineOptions:
+    """Gate against a stored baseline of the incumbent (``run --baseline``)."""
+
+    path: Path
+    ignore_fingerprint: bool = False
+    run_incumbent: bool = True
+
+
+def run(
+    suite_path: Path,
+    run_dir: Path | None = None,
+    quiet: bool = False,
+    baseline: BaselineOptions | None = None,
+) -> tuple[Result, Path]:
     """Run a suite file end to end and write every output into the run folder.
 
     Raises:
         SuiteError: the suite is invalid (nothing is launched).
         EndpointError: an endpoint could not be brought up (records so far are kept).
     """
-    return run_loaded(load_suite(suite_path), run_dir, quiet)
+    return run_loaded(load_suite(suite_path), run_dir, quiet, baseline)
 
 
 def run_loaded(
-    loaded: LoadedSuite, run_dir: Path | None = None, quiet: bool = False
+    loaded: LoadedSuite,
+    run_dir: Path | None = None,
+    quiet: bool = False,
+    baseline: BaselineOptions | None = None,
 ) -> tuple[Result, Path]:
     """Plan, execute, compare, decide and report a validated suite."""
-    plan = build_plan(loaded)
+    if baseline is not None:
+        load_baseline(baseline.path)  # a broken baseline fails before anything starts
+    arms = ARMS if baseline is None or baseline.run_incumbent else ("candidate",)
+    plan = build_plan(loaded, arms=arms)
     run_dir = run_dir or default_run_dir(loaded.suite.name)
     writer = start_run(plan, run_dir)
+    if baseline is not None:
+        detail = {"path": str(baseline.path.resolve()),
+                  "ignore_fingerprint": baseline.ignore_fingerprint}
+        writer.write(EventRecord(t=time.time(), event="baseline", detail=detail))
     try:
         with RunProgress(quiet=quiet) as progress:
             asyncio.run(execute(plan, run_dir, writer, progress))
@@ -115,11 +142,19 @@ def run_loaded(
 
 
 def evaluate(run: RunRecords) -> ReportInput:
-    """Compare and decide from a run's records alone."""
+    """Compare and decide from a run's records (and the baseline they name, if any)."""
     if run.meta is None:
         raise RecordsError("the records hold no 'meta' record: not a complete run folder")
     suite = Suite.model_validate(run.meta.suite)
-    comparisons = compare_all(suite, run)
+    used = next((e.detail for e in run.events if e.event == "baseline"), None)
+    baseline_info, drift = None, []
+    if used is not None:
+        against = compare_with_baseline(suite, run, load_baseline(Path(used["path"])),
+                                        used["ignore_fingerprint"])
+        comparisons, drift, run = against.comparisons, against.drift, against.run
+        baseline_info = {"path": used["path"], **against.info}
+    else:
+        comparisons = compare_all(suite, run)
     checks = decide_checks(suite, comparisons)
     verdict, recommendation = overall(checks)
     result = Result(
@@ -131,6 +166,8 @@ def evaluate(run: RunRecords) -> ReportInput:
         arms=_arm_summaries(suite, run),
         flipped=flipped_items(run),
         environment=run.meta.environment,
+        baseline=baseline_info,
+        drift=drift,
         started_at=run.meta.t,
         finished_at=max((e.t for e in run.events), default=None),
         harness=next((e.detail for e in run.events if e.event == "run_finished"), {}),

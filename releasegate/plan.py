@@ -50,8 +50,13 @@ class Plan:
     rounds: list[LoadRound] = field(default_factory=list)
 
     @property
+    def run_arms(self) -> tuple[Arm, ...]:
+        """The arms this run measures (both, or only the candidate against a baseline)."""
+        return tuple(self.arms)
+
+    @property
     def total_eval_requests(self) -> int:
-        return sum(len(e.items) for e in self.evals) * len(ARMS)
+        return sum(len(e.items) for e in self.evals) * len(self.arms)
 
     @property
     def total_load_rounds(self) -> int:
@@ -67,21 +72,25 @@ def interleave(workload: LoadWorkload) -> list[LoadRound]:
     return rounds
 
 
-def build_plan(loaded: LoadedSuite, resolve_models: bool = True) -> Plan:
+def build_plan(
+    loaded: LoadedSuite, resolve_models: bool = True, arms: tuple[Arm, ...] = ARMS
+) -> Plan:
     """Check and plan a suite.
 
     Args:
         loaded: the validated suite.
         resolve_models: locate model files (skip for ``validate``, which must stay fast
             and not write model files).
+        arms: the arms to run; ``("candidate",)`` when a stored baseline stands in for the
+            incumbent.
 
     Raises:
         SuiteError: every problem found, one line each.
     """
     suite, base = loaded.suite, loaded.base_dir
     problems: list[str] = []
-    arms: dict[Arm, ArmPlan] = {}
-    for arm in ARMS:
+    arm_plans: dict[Arm, ArmPlan] = {}
+    for arm in arms:
         spec = suite.model(arm)
         path = None
         if resolve_models and spec.source is not None and suite.server.command is not None:
@@ -89,7 +98,7 @@ def build_plan(loaded: LoadedSuite, resolve_models: bool = True) -> Plan:
                 path = resolve_model_path(spec.source, base)
             except SuiteError as exc:
                 problems.extend(f"{loaded.path}: {arm}.source: {p}" for p in exc.problems)
-        arms[arm] = ArmPlan(arm, spec.id, path)
+        arm_plans[arm] = ArmPlan(arm, spec.id, path)
 
     evals: list[EvalPlan] = []
     for index, workload in enumerate(suite.eval):
@@ -106,5 +115,5 @@ def build_plan(loaded: LoadedSuite, resolve_models: bool = True) -> Plan:
 
     if problems:
         raise SuiteError(problems)
-    rounds = [r for workload in suite.load for r in interleave(workload)]
-    return Plan(loaded=loaded, arms=arms, evals=evals, rounds=rounds)
+    rounds = [r for workload in suite.load for r in interleave(workload) if r.arm in arms]
+    return Plan(loaded=loaded, arms=arm_plans, evals=evals, rounds=rounds)

@@ -17,7 +17,7 @@ from releasegate.errors import EndpointError
 from releasegate.plan import ArmPlan, Plan
 from releasegate.probes.memory import MemorySampler
 from releasegate.records import EventRecord
-from releasegate.suite import ARMS, Arm
+from releasegate.suite import Arm
 
 
 @dataclass
@@ -60,7 +60,7 @@ async def open_endpoints(
     api_key = _api_key(spec.api_key_env)
     async with AsyncExitStack() as stack:
         endpoints: dict[Arm, Endpoint] = {}
-        for arm in ARMS:
+        for arm in plan.run_arms:
             arm_plan: ArmPlan = plan.arms[arm]
             model = suite.model(arm)
             server = None

@@ -50,6 +50,8 @@ def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | No
     check = c.check
     if c.estimate is None:
         return f"no data: {c.note}"
+    if c.verdict is not None and c.check.metric != "error_rate":
+        return f"{_describe_change(c)}; {c.note}"
     if c.check.metric == "error_rate":
         limit = f"limit {c.check.margin:.1%}"
         return {

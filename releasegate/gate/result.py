@@ -101,6 +101,13 @@ class Result(_Model):
     arms: dict[str, ArmSummary]
     flipped: list[FlippedItem] = Field(default_factory=list)
     environment: dict[str, Any] = Field(default_factory=dict)
+    baseline: dict[str, Any] | None = Field(
+        default=None, description="The stored baseline the candidate was gated against."
+    )
+    drift: list[CheckResult] = Field(
+        default_factory=list,
+        description="Incumbent now vs its baseline (reported, never gates).",
+    )
     started_at: float | None = None
     finished_at: float | None = None
     harness: dict[str, float] = Field(

@@ -92,6 +92,7 @@ def render_html(data: ReportInput) -> str:
     context = {
         "r": result,
         "checks": [_check_view(c) for c in result.checks],
+        "drift": [_check_view(c) for c in result.drift],
         "counts": counts,
         "started": fmt.timestamp(result.started_at),
         "finished": fmt.timestamp(result.finished_at),

@@ -1,0 +1,320 @@
+"""Sequential stopping of load rounds: an always-valid look after each completed round pair.
+
+Load rounds run in interleaved pairs (round i of the candidate with round i of the
+incumbent). After each completed pair k ≥ ``min_pairs`` the runner calls :func:`look`; it
+returns, for every load check (tails, throughput, peak memory), an always-valid estimate
+built from the per-pair effects r₁…r_k, oriented negative = candidate worse:
+
+- tails: rᵢ = log HD_q(incumbent round i) − log HD_q(candidate round i) (Harrell–Davis);
+- throughput: rᵢ = log(candidateᵢ / incumbentᵢ); peak memory: rᵢ = log(incumbentᵢ / candidateᵢ).
+
+Inference is the mSPRT (:func:`releasegate.stats.msprt`) on the running mean with a normal
+mixture N(0, τ²), τ = ``tau_scale`` · M where M = log(1 + margin) (τ² near M²: the mixture
+puts its weight on effects of the size the gate cares about). The per-pair variance V is the
+sample variance of r₁…r_j at look j, floored at (``variance_floor`` · M)² so that a few
+near-identical pairs cannot claim impossible precision.
+
+- ci: the confidence sequence at level 1 − (1 − pass_confidence), intersected over looks;
+  its lower bound is a one-sided always-valid bound at least at ``pass_confidence``.
+- p_worse: always-valid one-sided p for H0: Δ ≥ 0, the smallest 1/Λ_j over looks j whose
+  running mean was below 0 (so it never increases).
+- verdicts come from :func:`releasegate.gate.decide.decide_checks` on these estimates (quality
+  and request errors compared as usual), with ``alpha_share`` · gate.alpha as the family α:
+  pass when the CS lower bound > −M, fail when the Holm-adjusted always-valid p rejects and
+  the estimate < −M, else undecided.
+
+Why α holds under looks: Λ_j(θ₀) is a non-negative martingale under θ₀ for known V, so by
+Ville's inequality P(∃ j: Λ_j ≥ 1/α) ≤ α however often one looks and whenever one stops; a
+lower-side crossing is only more likely at θ₀ = 0 than at any θ > 0, so the one-sided p is
+valid for H0: Δ ≥ 0, and Holm over valid p-values keeps the family-wise rate. A run that
+reaches the cap without deciding falls back to the fixed-n gate at the remaining
+(1 − ``alpha_share``) · α (:func:`fallback_suite`), so looks plus fallback spend at most α.
+
+Caveat: V is a plug-in estimate, not known. With few pairs s² can underestimate V, and the
+guarantee is then approximate; the floor, ``min_pairs`` ≥ 3 and the split of α keep the
+simulated false-FAIL rate below α (see ``benchmarks/gate_calibration.py``). Pure functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from releasegate.gate.compare import (
+    ROUND_VALUES,
+    TAILS,
+    Comparison,
+    compare_all,
+    compare_errors,
+    compare_quality,
+)
+from releasegate.gate.decide import decide_checks
+from releasegate.gate.result import CheckResult, Verdict
+from releasegate.records.views import RunRecords
+from releasegate.stats import Estimate, harrell_davis, msprt
+from releasegate.suite import CheckSpec, Suite
+
+__all__ = [
+    "Look",
+    "SequentialConfig",
+    "fallback_suite",
+    "final_checks",
+    "is_load_check",
+    "look",
+    "pair_effects",
+]
+
+_Key = tuple[object, object]
+
+
+@dataclass(frozen=True)
+class SequentialConfig:
+    """How the looks behave (the lead may map a suite section onto this).
+
+    Attributes:
+        min_pairs: first look after this many completed pairs.
+        max_pairs: cap on pairs per check; None = the rounds of the check's load workloads.
+        alpha_share: share of gate.alpha the looks spend; the fixed-n fallback gets the rest.
+        tau_scale: mixing SD τ as a multiple of the log margin M.
+        variance_floor: per-pair SD floor as a multiple of M.
+        stop_on_fail: also stop once any critical check (quality included) has failed.
+    """
+
+    min_pairs: int = 3
+    max_pairs: int | None = None
+    alpha_share: float = 0.5
+    tau_scale: float = 1.0
+    variance_floor: float = 0.25
+    stop_on_fail: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_pairs < 2:
+            raise ValueError("min_pairs must be at least 2 (a variance needs two pairs)")
+        if self.max_pairs is not None and self.max_pairs < self.min_pairs:
+            raise ValueError("max_pairs must be at least min_pairs")
+        if not 0.0 < self.alpha_share <= 1.0:
+            raise ValueError("alpha_share must lie in (0, 1]")
+        if not (self.tau_scale > 0 and self.variance_floor > 0):
+            raise ValueError("tau_scale and variance_floor must be positive")
+
+    @classmethod
+    def from_policy(cls, policy: object) -> SequentialConfig:
+        """The config a policy carries as ``sequential`` (a mapping or object), else defaults."""
+        given = getattr(policy, "sequential", None)
+        if given is None:
+            return cls()
+        if isinstance(given, SequentialConfig):
+            return given
+        data = given if isinstance(given, dict) else getattr(given, "__dict__", {})
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Look:
+    """The state of the gate after a look.
+
+    Attributes:
+        pairs: fewest completed pairs over the critical load checks (0 if none).
+        estimates: load check name → always-valid estimate.
+        comparisons: every check, load checks carrying the sequential estimate.
+        checks: decide_checks of ``comparisons`` at the looks' α.
+        stop: whether to stop running load rounds now.
+        decided: stopped because the verdicts are settled (not merely at the cap);
+            then ``checks`` is final, otherwise use :func:`final_checks`.
+        reason: why it stops or goes on.
+    """
+
+    pairs: int
+    estimates: dict[str, Estimate]
+    comparisons: list[Comparison]
+    checks: list[CheckResult]
+    stop: bool
+    decided: bool
+    reason: str
+
+    @property
+    def verdicts(self) -> dict[str, Verdict]:
+        """Check name → verdict at this look."""
+        return {c.name: c.verdict for c in self.checks}
+
+
+def is_load_check(check: CheckSpec) -> bool:
+    """Whether a check is judged from load rounds (and so sequentially)."""
+    return check.metric in TAILS or check.metric in ROUND_VALUES or check.metric == "peak_rss"
+
+
+def _wanted(check: CheckSpec, workload: str) -> bool:
+    return check.workload is None or workload == check.workload
+
+
+def _round_samples(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, np.ndarray]:
+    column = TAILS[check.metric][0]
+    found: dict[_Key, list[float]] = defaultdict(list)
+    for r in run.requests:
+        if r.arm != arm or r.warmup or not r.timing.ok or not _wanted(check, r.workload):
+            continue
+        key = (r.workload, r.round)
+        if column == "itl":
+            found[key].extend(g for g in r.timing.itl_s if g > 0)
+        else:
+            value = getattr(r.timing, column)
+            if value is not None and value > 0:
+                found[key].append(value)
+    return {k: np.asarray(v) for k, v in found.items() if v}
+
+
+def _round_values(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, float]:
+    out: dict[_Key, float] = {}
+    if check.metric == "peak_rss":
+        seen: dict[int, int] = defaultdict(int)
+        for p in run.probes:
+            if p.probe == "memory" and p.arm == arm and "peak_rss" in p.values:
+                rnd = -1 if p.round is None else p.round
+                out[(rnd, seen[rnd])] = p.values["peak_rss"]
+                seen[rnd] += 1
+        return out
+    name = ROUND_VALUES[check.metric]
+    for e in run.events:
+        if e.event == "round_end" and e.arm == arm and e.detail.get(name) is not None:
+            workload = e.detail.get("workload")
+            if _wanted(check, str(workload)):
+                out[(workload, e.detail.get("round"))] = float(e.detail[name])
+    return out
+
+
+def pair_effects(check: CheckSpec, run: RunRecords) -> tuple[np.ndarray, float | None, float | None]:
+    """Per-pair effects of a load check (negative = candidate worse) and the arms' values.
+
+    Rounds are paired by (workload, round); a round missing or empty on either arm is
+    skipped. The values are what people read: HD quantile in ms, mean tok/s or req/s, MB.
+    """
+    if check.metric in TAILS:
+        q = TAILS[check.metric][1]
+        cand, inc = (_round_samples(run, check, arm) for arm in ("candidate", "incumbent"))
+        keys = sorted(set(cand) & set(inc), key=str)
+        r = [math.log(harrell_davis(inc[k], q) / harrell_davis(cand[k], q)) for k in keys]
+        if not keys:
+            return np.zeros(0), None, None
+        values = [1000 * harrell_davis(np.concatenate([d[k] for k in keys]), q) for d in (cand, inc)]
+        return np.asarray(r), values[0], values[1]
+    cand_v, inc_v = (_round_values(run, check, arm) for arm in ("candidate", "incumbent"))
+    keys = sorted((k for k in set(cand_v) & set(inc_v) if cand_v[k] > 0 and inc_v[k] > 0), key=str)
+    if not keys:
+        return np.zeros(0), None, None
+    c = np.array([cand_v[k] for k in keys])
+    i = np.array([inc_v[k] for k in keys])
+    r = np.log(i / c) if check.metric == "peak_rss" else np.log(c / i)
+    scale = 1e-6 if check.metric == "peak_rss" else 1.0
+    return r, scale * float(c.mean()), scale * float(i.mean())
+
+
+def always_valid(
+    effects: np.ndarray, margin: float, confidence: float, config: SequentialConfig
+) -> Estimate:
+    """mSPRT estimate after the last of ``effects`` (looks at min_pairs, …, len(effects)).
+
+    Each look j uses V_j = max(s²(r₁…r_j), (variance_floor·M)²) and the sufficient
+    statistic r̄_j ~ N(θ, V_j/j), so ``msprt([r̄_j], V_j/j, τ²)`` gives exactly Λ_j and the
+    look's interval; p and the interval are then combined over looks (min / intersection).
+    """
+    n = int(effects.size)
+    scale = margin if margin > 0 else 0.01
+    method = f"mSPRT confidence sequence, {max(0, n - config.min_pairs + 1)} looks"
+    if n < config.min_pairs:
+        mean = float(effects.mean()) if n else math.nan
+        return Estimate(mean, -math.inf, math.inf, 1.0, n, method, None)
+    tau2 = (config.tau_scale * scale) ** 2
+    floor = (config.variance_floor * scale) ** 2
+    low, high, p_worse, v = -math.inf, math.inf, 1.0, floor
+    for j in range(config.min_pairs, n + 1):
+        head = effects[:j]
+        mean = float(head.mean())
+        v = max(floor, float(head.var(ddof=1)))
+        res = msprt([mean], v / j, tau2, alpha=1.0 - confidence)
+        low, high = max(low, float(res.ci_low[0])), min(high, float(res.ci_high[0]))
+        if mean < 0:
+            p_worse = min(p_worse, float(res.p_values[0]))
+    mean = float(effects.mean())
+    if low > high:  # plug-in variances disagree: keep the latest look's interval
+        low, high = float(res.ci_low[0]), float(res.ci_high[0])
+    return Estimate(mean, low, high, p_worse, n, method, math.sqrt(v / n))
+
+
+def _with_alpha(suite: Suite, alpha: float) -> Suite:
+    return suite.model_copy(update={"gate": suite.gate.model_copy(update={"alpha": alpha})})
+
+
+def fallback_suite(suite: Suite, config: SequentialConfig | None = None) -> Suite:
+    """The suite whose gate.alpha is what is left for the fixed-n gate after the looks."""
+    config = config or SequentialConfig.from_policy(suite.gate)
+    if config.alpha_share >= 1.0:
+        return suite
+    return _with_alpha(suite, suite.gate.alpha * (1.0 - config.alpha_share))
+
+
+def _caps(suite: Suite, check: CheckSpec, config: SequentialConfig) -> int:
+    if config.max_pairs is not None:
+        return config.max_pairs
+    rounds = [w.rounds for w in suite.load if _wanted(check, w.name)]
+    return max(config.min_pairs, sum(rounds))
+
+
+def look(suite: Suite, run: RunRecords, config: SequentialConfig | None = None) -> Look:
+    """Judge the run so far: always-valid load estimates, verdicts and whether to stop.
+
+    Args:
+        suite: the suite (its gate policy: alpha, pass_confidence, checks).
+        run: the records so far (eval items complete, load rounds up to the last full pair).
+        config: look settings; default from ``suite.gate`` (see `SequentialConfig.from_policy`).
+    """
+    config = config or SequentialConfig.from_policy(suite.gate)
+    policy = suite.gate
+    comparisons: list[Comparison] = []
+    estimates: dict[str, Estimate] = {}
+    done: dict[str, bool] = {}
+    for check in policy.all_checks():
+        if check.metric == "error_rate":
+            comparisons.append(compare_errors(check, run, policy.pass_confidence))
+            continue
+        if check.metric == "quality":
+            comparisons.append(compare_quality(check, run, policy.pass_confidence))
+            continue
+        margin = math.log1p(check.margin)
+        effects, cand, inc = pair_effects(check, run)
+        est = always_valid(effects, margin, policy.pass_confidence, config)
+        estimates[check.name] = est
+        unit = "ms" if check.metric in TAILS else "MB" if check.metric == "peak_rss" else "/s"
+        note = "" if effects.size else "no complete round pairs yet"
+        comparisons.append(
+            Comparison(check, est if effects.size else None, "log-ratio", margin, cand, inc, unit, note)
+        )
+        if check.severity == "critical":
+            done[check.name] = effects.size >= _caps(suite, check, config)
+    checks = decide_checks(_with_alpha(suite, policy.alpha * config.alpha_share), comparisons)
+    by_name = {c.name: c for c in checks}
+    critical_failed = [c.name for c in checks if c.severity == "critical" and c.verdict == "fail"]
+    open_ = [n for n in done if by_name[n].verdict == "inconclusive"]
+    pairs = min((estimates[n].n for n in done), default=0)
+    if config.stop_on_fail and critical_failed:
+        stop, decided, reason = True, True, f"critical check failed: {', '.join(critical_failed)}"
+    elif not open_:
+        stop, decided = True, True
+        reason = "every critical load check is decided" if done else "no critical load checks"
+    elif all(done[n] for n in open_):
+        stop, decided, reason = True, False, f"cap reached with {', '.join(open_)} undecided"
+    else:
+        stop, decided, reason = False, False, f"undecided: {', '.join(open_)}"
+    return Look(pairs, estimates, comparisons, checks, stop, decided, reason)
+
+
+def final_checks(
+    suite: Suite, run: RunRecords, last: Look, config: SequentialConfig | None = None
+) -> list[CheckResult]:
+    """Per-check results of a sequential run: the look's when decided, else fixed-n fallback."""
+    if last.decided:
+        return last.checks
+    return decide_checks(fallback_suite(suite, config), compare_all(suite, run))
