@@ -6,14 +6,14 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from test_pipeline_fake import SUITE
 
-from fakes.openai_server import FakeOpenAIServer, Scenario
 from releasegate.baselines import find_baseline, load_baseline
 from releasegate.baselines.store import _write
 from releasegate.cli import main
 from releasegate.records import read_records
 
-from test_pipeline_fake import SUITE
+from fakes.openai_server import FakeOpenAIServer, Scenario
 
 
 def invoke(*args: str):
@@ -74,6 +74,7 @@ def test_save_then_gate_against_the_baseline(tmp_path: Path) -> None:
         forced = invoke("run", str(suite), "--out", str(tmp_path / "r5"), "--quiet",
                         "--baseline", "--baselines", str(root), "--skip-incumbent",
                         "--ignore-fingerprint")
+        assert forced.exit_code == 0, forced.output
         result = json.loads((tmp_path / "r5" / "result.json").read_text())
         assert result["baseline"]["fingerprint_ignored"] is True
         assert next(c for c in result["checks"] if c["name"] == "tput")["verdict"] == "pass"
