@@ -21,6 +21,16 @@ Exit codes:
   4  the run could not be carried out (e.g. a server never became healthy)
 """
 
+QUIET = click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
+BASELINES = click.option(
+    "--baselines",
+    "baselines_root",
+    type=click.Path(path_type=Path),
+    default=Path("baselines"),
+    show_default=True,
+    help="Baseline folder.",
+)
+
 
 def _fail(exc: ReleasegateError) -> None:
     if isinstance(exc, SuiteError):
@@ -56,21 +66,14 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Run folder (default: reports/<suite>/<UTC timestamp>/).",
 )
-@click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
+@QUIET
 @click.option(
     "--baseline",
     "use_baseline",
     is_flag=True,
     help="Gate the candidate against the incumbent's stored baseline.",
 )
-@click.option(
-    "--baselines",
-    "baselines_root",
-    type=click.Path(path_type=Path),
-    default=Path("baselines"),
-    show_default=True,
-    help="Baseline folder.",
-)
+@BASELINES
 @click.option(
     "--skip-incumbent",
     is_flag=True,
@@ -145,14 +148,7 @@ def baseline() -> None:
     show_default=True,
     help="Which arm of the run to store.",
 )
-@click.option(
-    "--baselines",
-    "baselines_root",
-    type=click.Path(path_type=Path),
-    default=Path("baselines"),
-    show_default=True,
-    help="Baseline folder.",
-)
+@BASELINES
 def baseline_save(run_dir: Path, arm: str, baselines_root: Path) -> None:
     """Store one arm of RUN_DIR as its model's baseline."""
     from releasegate.baselines import save_baseline
@@ -211,15 +207,8 @@ def report(run_dir: Path) -> None:
     is_flag=True,
     help="Save the incumbent's records and the measured noise as its baseline.",
 )
-@click.option(
-    "--baselines",
-    "baselines_root",
-    type=click.Path(path_type=Path),
-    default=Path("baselines"),
-    show_default=True,
-    help="Baseline folder.",
-)
-@click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
+@BASELINES
+@QUIET
 def calibrate(
     suite: Path,
     repeats: int,

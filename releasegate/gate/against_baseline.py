@@ -40,29 +40,12 @@ class BaselineComparison:
     info: dict
 
 
-def _replace_incumbent(run: RunRecords, baseline: Baseline, new_arm: str = "incumbent"):
-    """The run's candidate records with the baseline standing in as the incumbent."""
-    stored = RunRecords.of(baseline.arm_records(new_arm))  # type: ignore[arg-type]
-
-    def keep(records: list) -> list:
-        return [r for r in records if getattr(r, "arm", None) == "candidate"]
-
-    return RunRecords(
-        meta=run.meta,
-        requests=keep(run.requests) + stored.requests,
-        items=keep(run.items) + stored.items,
-        probes=keep(run.probes) + stored.probes,
-        events=keep(run.events) + stored.events,
-    )
-
-
-def _drift_run(run: RunRecords, baseline: Baseline) -> RunRecords:
-    """Incumbent-now as the 'candidate' against its own baseline."""
+def _with_baseline(run: RunRecords, baseline: Baseline, keep: str, as_: str) -> RunRecords:
+    """The run's ``keep`` arm, relabelled ``as_``, against the baseline as the incumbent."""
     stored = RunRecords.of(baseline.arm_records("incumbent"))
 
     def now(records: list) -> list:
-        mine = [r for r in records if getattr(r, "arm", None) == "incumbent"]
-        return as_arm(mine, "candidate")
+        return as_arm([r for r in records if getattr(r, "arm", None) == keep], as_)  # type: ignore[arg-type]
 
     return RunRecords(
         meta=run.meta,
@@ -84,20 +67,29 @@ def compare_with_baseline(
     assert run.meta is not None
     current = fingerprint_from_meta(run.meta, "candidate")
     mismatches = performance_mismatches(baseline.fingerprint, current)
-    against = _replace_incumbent(run, baseline)
+    against = _with_baseline(run, baseline, keep="candidate", as_="candidate")
     gated = compare_all(suite, against, noise=baseline.calibration)
     if mismatches and not ignore_fingerprint:
         why = "environment differs from the baseline: " + "; ".join(mismatches)
-        gated = [c if c.check.metric in ("quality", "error_rate") else _inconclusive(c, why)
-                 for c in gated]
+        gated = [
+            c if c.check.metric in ("quality", "error_rate") else _inconclusive(c, why)
+            for c in gated
+        ]
     drift: list[CheckResult] = []
     has_incumbent = any(r.arm == "incumbent" for r in run.items + run.requests)
     drift_env: list[str] = []
     if has_incumbent:
-        drift_env = drift_mismatches(baseline.fingerprint,
-                                     fingerprint_from_meta(run.meta, "incumbent"))
-        checks = decide_checks(suite, compare_all(suite, _drift_run(run, baseline),
-                                                  noise=baseline.calibration))
+        drift_env = drift_mismatches(
+            baseline.fingerprint, fingerprint_from_meta(run.meta, "incumbent")
+        )
+        checks = decide_checks(
+            suite,
+            compare_all(
+                suite,
+                _with_baseline(run, baseline, "incumbent", "candidate"),
+                noise=baseline.calibration,
+            ),
+        )
         drift = [c for c in checks if c.metric != "error_rate"]
     info = {
         "model_id": baseline.model_id,
