@@ -63,8 +63,10 @@ def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | No
     if c.scale == "difference":
         bound = f"lower bound {est.ci_low:+.3f} vs margin −{check.margin:g}"
     else:
+        # Δ is a log-ratio oriented so that negative = worse; the worst plausible relative
+        # worsening is exp(−ci_low) − 1 (+23 % slower, or the incumbent 23 % ahead).
         bound = (
-            f"worst plausible change {-(math.expm1(est.ci_low)):+.1%}"
+            f"worst plausible worsening {math.expm1(-est.ci_low):+.1%}"
             if math.isfinite(est.ci_low)
             else "interval unbounded"
         )

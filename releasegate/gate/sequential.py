@@ -9,10 +9,15 @@ built from the per-pair effects r₁…r_k, oriented negative = candidate worse:
 - throughput: rᵢ = log(candidateᵢ / incumbentᵢ); peak memory: rᵢ = log(incumbentᵢ / candidateᵢ).
 
 Inference is the mSPRT (:func:`releasegate.stats.msprt`) on the running mean with a normal
-mixture N(0, τ²), τ = ``tau_scale`` · M where M = log(1 + margin) (τ² near M²: the mixture
-puts its weight on effects of the size the gate cares about). The per-pair variance V is the
-sample variance of r₁…r_j at look j, floored at (``variance_floor`` · M)² so that a few
-near-identical pairs cannot claim impossible precision.
+mixture N(0, τ²), τ = ``tau_scale`` · M, M = log(1 + margin). The default τ = 2M puts the
+mixture's weight on regressions of about twice the margin, the size the default sample sizes
+are powered for (τ = M decided clear-cut regressions ~20 % later in simulation). The
+per-pair variance V is estimated from the data: at look j, the ``variance_confidence``
+(0.98) upper confidence bound of the variance from r₁…r_j, s²·(j − 1)/χ²_{j−1}(0.02), and
+never below the floor (``variance_floor`` · M)² (so that near-identical pairs, e.g. peak
+memory, cannot claim impossible precision). The bound, not s² itself, is what keeps the
+looks honest: s² from 2–4 degrees of freedom is often far too small, and with plain s² the
+simulated false-FAIL rate of the looks was ~8 % instead of ≤ 1 %.
 
 - ci: the confidence sequence at level 1 − (1 − pass_confidence), intersected over looks;
   its lower bound is a one-sided always-valid bound at least at ``pass_confidence``.
@@ -30,9 +35,11 @@ valid for H0: Δ ≥ 0, and Holm over valid p-values keeps the family-wise rate.
 reaches the cap without deciding falls back to the fixed-n gate at the remaining
 (1 − ``alpha_share``) · α (:func:`fallback_suite`), so looks plus fallback spend at most α.
 
-Caveat: V is a plug-in estimate, not known. With few pairs s² can underestimate V, and the
-guarantee is then approximate; the floor, ``min_pairs`` ≥ 3 and the split of α keep the
-simulated false-FAIL rate below α (see ``benchmarks/gate_calibration.py``). Pure functions.
+Caveat: Ville's bound assumes V known and the effects normal. V is a plug-in (an upper
+bound that is itself random), so the guarantee is approximate; the inflated V, the floor,
+``min_pairs`` ≥ 3 and the split of α keep the simulated false-FAIL rate below α (see
+``benchmarks/gate_calibration.py``), but a noise far from normal (a few rounds hit by
+rare, huge stalls) can still break it. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from releasegate.gate.compare import (
     ROUND_VALUES,
@@ -60,6 +68,8 @@ from releasegate.suite import CheckSpec, Suite
 __all__ = [
     "Look",
     "SequentialConfig",
+    "always_valid",
+    "compare_evals",
     "fallback_suite",
     "final_checks",
     "is_load_check",
@@ -79,6 +89,8 @@ class SequentialConfig:
         max_pairs: cap on pairs per check; None = the rounds of the check's load workloads.
         alpha_share: share of gate.alpha the looks spend; the fixed-n fallback gets the rest.
         tau_scale: mixing SD τ as a multiple of the log margin M.
+        variance_confidence: V at look j is this upper confidence bound of the per-pair
+            variance, s²·(j − 1)/χ²_{j−1}(1 − variance_confidence), not s² itself.
         variance_floor: per-pair SD floor as a multiple of M.
         stop_on_fail: also stop once any critical check (quality included) has failed.
     """
@@ -86,7 +98,8 @@ class SequentialConfig:
     min_pairs: int = 3
     max_pairs: int | None = None
     alpha_share: float = 0.5
-    tau_scale: float = 1.0
+    tau_scale: float = 2.0
+    variance_confidence: float = 0.98
     variance_floor: float = 0.25
     stop_on_fail: bool = True
 
@@ -99,6 +112,8 @@ class SequentialConfig:
             raise ValueError("alpha_share must lie in (0, 1]")
         if not (self.tau_scale > 0 and self.variance_floor > 0):
             raise ValueError("tau_scale and variance_floor must be positive")
+        if not 0.5 <= self.variance_confidence < 1.0:
+            raise ValueError("variance_confidence must lie in [0.5, 1)")
 
     @classmethod
     def from_policy(cls, policy: object) -> SequentialConfig:
@@ -151,20 +166,25 @@ def _wanted(check: CheckSpec, workload: str) -> bool:
     return check.workload is None or workload == check.workload
 
 
-def _round_samples(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, np.ndarray]:
+def _round_samples(run: RunRecords, check: CheckSpec) -> dict[str, dict[_Key, np.ndarray]]:
+    """Arm → (workload, round) → positive values of the tail's column (ok measured requests)."""
     column = TAILS[check.metric][0]
-    found: dict[_Key, list[float]] = defaultdict(list)
+    only = check.workload
+    found: dict[str, dict[_Key, list[float]]] = {"candidate": {}, "incumbent": {}}
     for r in run.requests:
-        if r.arm != arm or r.warmup or not r.timing.ok or not _wanted(check, r.workload):
+        if r.warmup or (only is not None and r.workload != only):
             continue
-        key = (r.workload, r.round)
+        t = r.timing
+        if not t.ok:
+            continue
+        bucket = found[r.arm].setdefault((r.workload, r.round), [])
         if column == "itl":
-            found[key].extend(g for g in r.timing.itl_s if g > 0)
+            bucket.extend(g for g in t.itl_s if g > 0)
         else:
-            value = getattr(r.timing, column)
+            value = t.ttft_s if column == "ttft_s" else t.e2e_s
             if value is not None and value > 0:
-                found[key].append(value)
-    return {k: np.asarray(v) for k, v in found.items() if v}
+                bucket.append(value)
+    return {arm: {k: np.asarray(v) for k, v in d.items() if v} for arm, d in found.items()}
 
 
 def _round_values(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, float]:
@@ -186,7 +206,9 @@ def _round_values(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, flo
     return out
 
 
-def pair_effects(check: CheckSpec, run: RunRecords) -> tuple[np.ndarray, float | None, float | None]:
+def pair_effects(
+    check: CheckSpec, run: RunRecords
+) -> tuple[np.ndarray, float | None, float | None]:
     """Per-pair effects of a load check (negative = candidate worse) and the arms' values.
 
     Rounds are paired by (workload, round); a round missing or empty on either arm is
@@ -194,12 +216,15 @@ def pair_effects(check: CheckSpec, run: RunRecords) -> tuple[np.ndarray, float |
     """
     if check.metric in TAILS:
         q = TAILS[check.metric][1]
-        cand, inc = (_round_samples(run, check, arm) for arm in ("candidate", "incumbent"))
+        samples = _round_samples(run, check)
+        cand, inc = samples["candidate"], samples["incumbent"]
         keys = sorted(set(cand) & set(inc), key=str)
         r = [math.log(harrell_davis(inc[k], q) / harrell_davis(cand[k], q)) for k in keys]
         if not keys:
             return np.zeros(0), None, None
-        values = [1000 * harrell_davis(np.concatenate([d[k] for k in keys]), q) for d in (cand, inc)]
+        values = [
+            1000 * harrell_davis(np.concatenate([d[k] for k in keys]), q) for d in (cand, inc)
+        ]
         return np.asarray(r), values[0], values[1]
     cand_v, inc_v = (_round_values(run, check, arm) for arm in ("candidate", "incumbent"))
     keys = sorted((k for k in set(cand_v) & set(inc_v) if cand_v[k] > 0 and inc_v[k] > 0), key=str)
@@ -233,7 +258,8 @@ def always_valid(
     for j in range(config.min_pairs, n + 1):
         head = effects[:j]
         mean = float(head.mean())
-        v = max(floor, float(head.var(ddof=1)))
+        inflate = (j - 1) / float(sps.chi2.ppf(1.0 - config.variance_confidence, j - 1))
+        v = max(floor, float(head.var(ddof=1)) * inflate)
         res = msprt([mean], v / j, tau2, alpha=1.0 - confidence)
         low, high = max(low, float(res.ci_low[0])), min(high, float(res.ci_high[0]))
         if mean < 0:
@@ -263,16 +289,34 @@ def _caps(suite: Suite, check: CheckSpec, config: SequentialConfig) -> int:
     return max(config.min_pairs, sum(rounds))
 
 
-def look(suite: Suite, run: RunRecords, config: SequentialConfig | None = None) -> Look:
+def compare_evals(suite: Suite, run: RunRecords) -> dict[str, Comparison]:
+    """Quality comparisons (eval is complete before load), to compute once and pass to looks."""
+    policy = suite.gate
+    return {
+        c.name: compare_quality(c, run, policy.pass_confidence)
+        for c in policy.all_checks()
+        if c.metric == "quality"
+    }
+
+
+def look(
+    suite: Suite,
+    run: RunRecords,
+    config: SequentialConfig | None = None,
+    *,
+    evals: dict[str, Comparison] | None = None,
+) -> Look:
     """Judge the run so far: always-valid load estimates, verdicts and whether to stop.
 
     Args:
         suite: the suite (its gate policy: alpha, pass_confidence, checks).
         run: the records so far (eval items complete, load rounds up to the last full pair).
         config: look settings; default from ``suite.gate`` (see `SequentialConfig.from_policy`).
+        evals: quality comparisons from :func:`compare_evals`, reused instead of recomputed.
     """
     config = config or SequentialConfig.from_policy(suite.gate)
     policy = suite.gate
+    evals = evals if evals is not None else compare_evals(suite, run)
     comparisons: list[Comparison] = []
     estimates: dict[str, Estimate] = {}
     done: dict[str, bool] = {}
@@ -281,7 +325,7 @@ def look(suite: Suite, run: RunRecords, config: SequentialConfig | None = None) 
             comparisons.append(compare_errors(check, run, policy.pass_confidence))
             continue
         if check.metric == "quality":
-            comparisons.append(compare_quality(check, run, policy.pass_confidence))
+            comparisons.append(evals[check.name])
             continue
         margin = math.log1p(check.margin)
         effects, cand, inc = pair_effects(check, run)
@@ -290,7 +334,9 @@ def look(suite: Suite, run: RunRecords, config: SequentialConfig | None = None) 
         unit = "ms" if check.metric in TAILS else "MB" if check.metric == "peak_rss" else "/s"
         note = "" if effects.size else "no complete round pairs yet"
         comparisons.append(
-            Comparison(check, est if effects.size else None, "log-ratio", margin, cand, inc, unit, note)
+            Comparison(
+                check, est if effects.size else None, "log-ratio", margin, cand, inc, unit, note
+            )
         )
         if check.severity == "critical":
             done[check.name] = effects.size >= _caps(suite, check, config)
@@ -312,9 +358,18 @@ def look(suite: Suite, run: RunRecords, config: SequentialConfig | None = None) 
 
 
 def final_checks(
-    suite: Suite, run: RunRecords, last: Look, config: SequentialConfig | None = None
+    suite: Suite,
+    run: RunRecords,
+    last: Look,
+    config: SequentialConfig | None = None,
+    comparisons: list[Comparison] | None = None,
 ) -> list[CheckResult]:
-    """Per-check results of a sequential run: the look's when decided, else fixed-n fallback."""
+    """Per-check results of a sequential run: the look's when decided, else fixed-n fallback.
+
+    The fallback decides ``comparisons`` (default: ``compare_all(suite, run)``) at the α the
+    looks left over (:func:`fallback_suite`).
+    """
     if last.decided:
         return last.checks
-    return decide_checks(fallback_suite(suite, config), compare_all(suite, run))
+    found = comparisons if comparisons is not None else compare_all(suite, run)
+    return decide_checks(fallback_suite(suite, config), found)

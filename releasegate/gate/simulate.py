@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from releasegate.gate.compare import Comparison, compare_all
 from releasegate.gate.decide import decide_checks, overall
-from releasegate.gate.compare import compare_all
 from releasegate.gate.result import CheckResult, Verdict
-from releasegate.gate.sequential import SequentialConfig, final_checks, look
+from releasegate.gate.sequential import SequentialConfig, compare_evals, final_checks, look
 from releasegate.records import EventRecord, ItemRecord, ProbeRecord, Record, RequestRecord, Timing
 from releasegate.records.views import RunRecords
 from releasegate.suite import Suite
@@ -52,8 +52,8 @@ class Scenario:
     """Sizes, true effects and noise of one simulated run (ratios are candidate/incumbent)."""
 
     name: str = "a/a"
-    rounds: int = 10
-    requests_per_round: int = 100
+    rounds: int = 20
+    requests_per_round: int = 300
     items: int = 900
     discordance: float = 0.15
     accuracy: float = 0.70
@@ -63,8 +63,8 @@ class Scenario:
     memory_ratio: float = 1.0
     tail_only: bool = True
     ttft_median_s: float = 0.25
-    latency_sigma: float = 0.35
-    tail_share: float = 0.04
+    latency_sigma: float = 0.30
+    tail_share: float = 0.03
     tail_slowdown: tuple[float, float] = (2.0, 4.0)
     round_shock: float = 0.08
     arm_jitter: float = 0.02
@@ -77,7 +77,7 @@ class Scenario:
     def __post_init__(self) -> None:
         b = (self.discordance + self.accuracy_drop) / 2
         c = (self.discordance - self.accuracy_drop) / 2
-        if not (0.0 <= c and b <= self.accuracy and c <= 1.0 - self.accuracy):
+        if not (c >= 0.0 and b <= self.accuracy and c <= 1.0 - self.accuracy):
             raise ValueError("discordance, accuracy and accuracy_drop are inconsistent")
         if min(self.rounds, self.requests_per_round, self.items) < 1:
             raise ValueError("rounds, requests_per_round and items must be positive")
@@ -255,24 +255,30 @@ class SequentialOutcome:
 
 
 def sequential_gate(
-    suite: Suite, run: RunRecords, config: SequentialConfig | None = None
+    suite: Suite,
+    run: RunRecords,
+    config: SequentialConfig | None = None,
+    comparisons: list[Comparison] | None = None,
 ) -> SequentialOutcome:
     """Replay the run's rounds pair by pair through :func:`look` and stop when it says so.
 
-    ``requests`` counts the measured load requests (both arms) of the pairs used.
+    ``comparisons`` (``compare_all`` of the whole run) may be passed to save recomputing
+    them when the replay runs to the end. ``requests`` counts the measured load requests
+    (both arms) of the pairs used.
     """
     config = config or SequentialConfig.from_policy(suite.gate)
     total = 1 + max((r.round for r in run.requests), default=-1)
     if total < config.min_pairs:
         verdict, checks = gate(suite, run)
         return SequentialOutcome(verdict, checks, total, len(run.requests), False)
+    evals = compare_evals(suite, run)
     reasons = []
     for k in range(config.min_pairs, total + 1):
         part = prefix(run, k)
-        current = look(suite, part, config)
+        current = look(suite, part, config, evals=evals)
         reasons.append(current.reason)
         if current.stop or k == total:
             break
-    checks = final_checks(suite, part, current, config)
+    checks = final_checks(suite, part, current, config, comparisons if k == total else None)
     used = sum(1 for r in part.requests if not r.warmup)
     return SequentialOutcome(overall(checks)[0], checks, k, used, k < total, reasons)
