@@ -2,7 +2,9 @@
 
 Eval workloads run on both arms at once (quality does not depend on timing). Load rounds
 run one at a time in the plan's A B B A order; around each round the server's memory peak
-is reset and read, and its ``/metrics`` are scraped about once a second.
+is reset and read, and its ``/metrics`` are scraped about once a second. With sequential
+stopping on, the gate looks after every completed round pair and skips the remaining rounds
+once every critical load check is decided (see :mod:`releasegate.gate.sequential`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import time
 from pathlib import Path
 
 from releasegate.endpoints.arms import Endpoint, open_endpoints
+from releasegate.gate.sequential import compare_evals, look
 from releasegate.plan import LoadRound, Plan
 from releasegate.probes.metrics import scrape_metrics
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, ProbeRecord, Record, RecordWriter, RequestRecord
+from releasegate.records.views import RunRecords
 from releasegate.workloads.eval import run_eval
 from releasegate.workloads.load import run_round
 
@@ -33,7 +37,12 @@ async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: Run
     concurrency = max(
         [w.concurrency for w in suite.eval] + [w.concurrency for w in suite.load] + [1]
     )
-    write = writer.write
+    seen: list[Record] = []  # in-memory copy for the sequential looks
+
+    def write(record: Record) -> None:
+        writer.write(record)
+        seen.append(record)
+
     progress.stage("starting servers")
     async with open_endpoints(plan, run_dir, write, concurrency) as endpoints:
         for e in plan.evals:
@@ -51,12 +60,47 @@ async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: Run
                 )
             )
         if plan.rounds:
-            task = progress.add("load rounds", total=len(plan.rounds))
-            for rnd in plan.rounds:
-                progress.stage(f"load {rnd.workload.name}: {rnd.arm} round {rnd.index + 1}")
-                await _run_load_round(rnd, endpoints[rnd.arm], write)
-                progress.advance(task)
+            await _run_load(plan, endpoints, write, seen, progress)
         progress.stage("stopping servers")
+
+
+async def _run_load(plan: Plan, endpoints, write, seen: list[Record], progress) -> None:
+    """Every load round in plan order, stopping early when a sequential look says so."""
+    suite = plan.loaded.suite
+    task = progress.add("load rounds", total=len(plan.rounds))
+    done: set[tuple[str, int, str]] = set()
+    evals = None
+    for rnd in plan.rounds:
+        progress.stage(f"load {rnd.workload.name}: {rnd.arm} round {rnd.index + 1}")
+        await _run_load_round(rnd, endpoints[rnd.arm], write)
+        progress.advance(task)
+        done.add((rnd.workload.name, rnd.index, rnd.arm))
+        other = "incumbent" if rnd.arm == "candidate" else "candidate"
+        if not plan.sequential or (rnd.workload.name, rnd.index, other) not in done:
+            continue
+        run = RunRecords.of(seen)
+        evals = evals if evals is not None else compare_evals(suite, run)
+        verdict = look(suite, run, evals=evals)
+        if verdict.stop and rnd is not plan.rounds[-1]:
+            skipped = len(plan.rounds) - len(done)
+            write(
+                EventRecord(
+                    t=time.time(),
+                    event="sequential_stop",
+                    detail={
+                        "pairs": verdict.pairs,
+                        "reason": verdict.reason,
+                        "decided": verdict.decided,
+                        "rounds_skipped": skipped,
+                    },
+                )
+            )
+            progress.stage(
+                f"sequential stop after {verdict.pairs} round pairs "
+                f"({verdict.reason}); {skipped} rounds skipped"
+            )
+            progress.advance(task, skipped)
+            return
 
 
 async def _poll_metrics(endpoint: Endpoint, rnd: LoadRound, write) -> None:

@@ -18,7 +18,8 @@ from releasegate.gate.against_baseline import compare_with_baseline
 from releasegate.gate.compare import compare_all
 from releasegate.gate.decide import decide_checks, overall
 from releasegate.gate.result import ArmSummary, FlippedItem, ReportInput, Result
-from releasegate.plan import Plan, build_plan
+from releasegate.gate.sequential import final_checks, look
+from releasegate.plan import Plan, build_plan, uses_sequential
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_records
 from releasegate.records.views import RunRecords
@@ -119,8 +120,10 @@ def run_loaded(
     run_dir = run_dir or default_run_dir(loaded.suite.name)
     writer = start_run(plan, run_dir)
     if baseline is not None:
-        detail = {"path": str(baseline.path.resolve()),
-                  "ignore_fingerprint": baseline.ignore_fingerprint}
+        detail = {
+            "path": str(baseline.path.resolve()),
+            "ignore_fingerprint": baseline.ignore_fingerprint,
+        }
         writer.write(EventRecord(t=time.time(), event="baseline", detail=detail))
     try:
         with RunProgress(quiet=quiet) as progress:
@@ -149,13 +152,18 @@ def evaluate(run: RunRecords) -> ReportInput:
     used = next((e.detail for e in run.events if e.event == "baseline"), None)
     baseline_info, drift = None, []
     if used is not None:
-        against = compare_with_baseline(suite, run, load_baseline(Path(used["path"])),
-                                        used["ignore_fingerprint"])
+        against = compare_with_baseline(
+            suite, run, load_baseline(Path(used["path"])), used["ignore_fingerprint"]
+        )
         comparisons, drift, run = against.comparisons, against.drift, against.run
         baseline_info = {"path": used["path"], **against.info}
+        checks = decide_checks(suite, comparisons)
+    elif uses_sequential(suite):
+        # the last look on what was run: its verdicts if decided, else the fixed-n gate
+        # at the α the looks left over (the same rule the run stopped by)
+        checks = final_checks(suite, run, look(suite, run))
     else:
-        comparisons = compare_all(suite, run)
-    checks = decide_checks(suite, comparisons)
+        checks = decide_checks(suite, compare_all(suite, run))
     verdict, recommendation = overall(checks)
     result = Result(
         suite=suite.name,

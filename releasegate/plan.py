@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from releasegate.errors import SuiteError
-from releasegate.suite import ARMS, Arm, EvalWorkload, LoadedSuite, LoadWorkload
+from releasegate.suite import ARMS, Arm, EvalWorkload, LoadedSuite, LoadWorkload, Suite
 from releasegate.suite.sources import resolve_model_path
 from releasegate.workloads.items import EvalItem, compile_template, load_items
 from releasegate.workloads.scorers import validate_scorer
@@ -50,6 +50,11 @@ class Plan:
     rounds: list[LoadRound] = field(default_factory=list)
 
     @property
+    def sequential(self) -> bool:
+        """Look after every round pair: both arms run and :func:`uses_sequential`."""
+        return len(self.arms) == 2 and uses_sequential(self.loaded.suite)
+
+    @property
     def run_arms(self) -> tuple[Arm, ...]:
         """The arms this run measures (both, or only the candidate against a baseline)."""
         return tuple(self.arms)
@@ -61,6 +66,20 @@ class Plan:
     @property
     def total_load_rounds(self) -> int:
         return len(self.rounds)
+
+
+def uses_sequential(suite: Suite) -> bool:
+    """Whether load rounds stop early: policy on and a critical load check to decide.
+
+    Advisory load checks alone never stop a run early: nothing gates on them, so all their
+    rounds are run.
+    """
+    gate = suite.gate
+    critical_load = any(
+        c.severity == "critical" and c.metric not in ("quality", "error_rate")
+        for c in gate.checks
+    )
+    return gate.sequential.enabled and bool(suite.load) and critical_load
 
 
 def interleave(workload: LoadWorkload) -> list[LoadRound]:

@@ -255,6 +255,22 @@ class CheckSpec(Strict):
     owner: str = Field(min_length=1)
 
 
+class SequentialSpec(Strict):
+    """Sequential stopping of load rounds (always-valid looks after each round pair)."""
+
+    enabled: bool = True
+    min_pairs: int = Field(default=3, ge=2, description="First look after this many pairs.")
+    max_pairs: int | None = Field(
+        default=None, ge=2, description="Cap on pairs per check; default: the workload's rounds."
+    )
+    alpha_share: float = Field(
+        default=0.5, gt=0, le=1, description="Share of gate.alpha spent by the looks."
+    )
+    stop_on_fail: bool = Field(
+        default=True, description="Stop as soon as any critical check has failed."
+    )
+
+
 class GatePolicy(Strict):
     alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Family-wise false-FAIL rate.")
     pass_confidence: float = Field(default=0.95, gt=0.5, lt=1)
@@ -267,6 +283,7 @@ class GatePolicy(Strict):
         description="Implicit critical check: the candidate's share of failed requests.",
     )
     errors_owner: str = "platform"
+    sequential: SequentialSpec = Field(default_factory=SequentialSpec)
     checks: list[CheckSpec] = Field(min_length=1)
 
     def all_checks(self) -> list[CheckSpec]:

@@ -135,3 +135,32 @@ def test_calibrate_reports_noise_and_recommended_margins(tmp_path: Path, fake_se
     for index in (1, 2):  # every A/A run keeps its own records and reports
         assert (out / str(index) / "records.jsonl").is_file()
         assert json.loads((out / str(index) / "result.json").read_text())["verdict"] != "fail"
+
+
+def test_sequential_looks_stop_a_decided_run_early(tmp_path: Path, fake_server) -> None:
+    # server-paced tokens: round throughput is steady, as on a real model server
+    fake_server.scenario = Scenario(tokens=("a", "b", "c", "d"), first_token_delay_s=0.004,
+                                    token_delay_s=0.004)
+    text = SUITE.format(url=fake_server.base_url).replace("rounds: 4", "rounds: 16")
+    text = text.replace("{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf, "
+                        "severity: advisory}",
+                        "{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf}")
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(text)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(suite), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = read_records(out)
+    stops = [r for r in records if r.kind == "event" and r.event == "sequential_stop"]
+    assert len(stops) == 1, result.output
+    stop = stops[0].detail
+    assert stop["decided"] and stop["pairs"] >= 3  # min_pairs
+    ran = {(r.arm, r.round) for r in records if r.kind == "request"}
+    assert len(ran) == 2 * stop["pairs"] and stop["rounds_skipped"] == 32 - len(ran)
+    checks = json.loads((out / "result.json").read_text())["checks"]
+    tput = next(c for c in checks if c["name"] == "tput")
+    assert tput["verdict"] == "pass" and "mSPRT" in tput["method"]
+    # re-rendering from the records reaches the same verdicts
+    again = CliRunner().invoke(main, ["report", str(out)])
+    assert again.exit_code == 0
+    assert json.loads((out / "result.json").read_text())["checks"] == checks
