@@ -267,7 +267,9 @@ class SequentialSpec(Strict):
         default=0.5, gt=0, le=1, description="Share of gate.alpha spent by the looks."
     )
     stop_on_fail: bool = Field(
-        default=True, description="Stop as soon as any critical check has failed."
+        default=False,
+        description="Also stop as soon as any critical check (quality included) has failed; "
+        "off by default so that every critical check gets decided.",
     )
 
 
