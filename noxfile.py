@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``."""
+"""Developer sessions: tests, lint, demo, bench (client capacity), calibration (gate sim)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ def lint(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The demo gate: Gemma-3-270M (candidate) against SmolLM2-135M (incumbent)."""
     session.install("-e", ".[demo]")
-    session.run("releasegate", "run", "suites/demo.yaml", *session.posargs,
-                success_codes=[0, 1, 3])
+    session.run("releasegate", "run", "suites/demo.yaml", *session.posargs, success_codes=[0, 1, 3])
 
 
 @nox.session
@@ -41,3 +40,10 @@ def bench(session: nox.Session) -> None:
         session.run("apt-get", "install", "-y", "nginx", external=True)
     session.install("-e", ".")
     session.run("python", "benchmarks/client_capacity.py", *session.posargs)
+
+
+@nox.session
+def calibration(session: nox.Session) -> None:
+    """Gate calibration by simulation with known truth (≥ 1,000 runs per scenario)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/gate_calibration.py", *session.posargs)

@@ -80,15 +80,24 @@ def measure_noise(results: list[Result], suite: Suite) -> list[CheckNoise]:
         if not estimates:
             continue
         spread = pstdev(estimates) if len(estimates) > 1 else 0.0
-        within = mean(_within_se(c.ci_low, c.ci_high, results[0].pass_confidence)
-                      for c in runs)
+        within = mean(_within_se(c.ci_low, c.ci_high, results[0].pass_confidence) for c in runs)
         noise = max(spread, within)
         if check.scale == "difference":
             recommended = max(QUALITY_FLOOR, FACTOR * noise)
         else:
             recommended = max(PERF_FLOOR, math.expm1(FACTOR * noise))
-        out.append(CheckNoise(check.name, check.metric, check.scale, estimates, spread,
-                              within, margins[check.name], round(recommended, 4)))
+        out.append(
+            CheckNoise(
+                check.name,
+                check.metric,
+                check.scale,
+                estimates,
+                spread,
+                within,
+                margins[check.name],
+                round(recommended, 4),
+            )
+        )
     return out
 
 

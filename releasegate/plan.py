@@ -76,8 +76,7 @@ def uses_sequential(suite: Suite) -> bool:
     """
     gate = suite.gate
     critical_load = any(
-        c.severity == "critical" and c.metric not in ("quality", "error_rate")
-        for c in gate.checks
+        c.severity == "critical" and c.metric not in ("quality", "error_rate") for c in gate.checks
     )
     return gate.sequential.enabled and bool(suite.load) and critical_load
 

@@ -150,8 +150,14 @@ def _floor_se(est: Estimate, floor: float, confidence: float) -> Estimate:
     """Widen an estimate whose standard error is below ``floor`` (t on n − 1 df)."""
     if est.se is None or est.se >= floor or est.n < 2:
         return est
-    return t_estimate(est.estimate, floor, est.n - 1, est.n, confidence,
-                      f"{est.method}, SE floored at {floor:.3g}")
+    return t_estimate(
+        est.estimate,
+        floor,
+        est.n - 1,
+        est.n,
+        confidence,
+        f"{est.method}, SE floored at {floor:.3g}",
+    )
 
 
 def compare_rounds(
@@ -261,6 +267,5 @@ def compare_all(
                 )
             )
         else:
-            out.append(compare_rounds(check, run, policy.pass_confidence,
-                                      noise.get(check.name)))
+            out.append(compare_rounds(check, run, policy.pass_confidence, noise.get(check.name)))
     return out

@@ -39,8 +39,14 @@ def demo_aa(llama_server: str, tmp_path_factory: pytest.TempPathFactory):
 def test_demo_verdict_matches_exit_code_and_outputs(demo) -> None:
     out, proc, result = demo
     assert proc.returncode == EXIT[result["verdict"]], proc.stderr
-    for name in ("records.jsonl", "report.html", "junit.xml", "summary.md",
-                 "server-candidate.log", "server-incumbent.log"):
+    for name in (
+        "records.jsonl",
+        "report.html",
+        "junit.xml",
+        "summary.md",
+        "server-candidate.log",
+        "server-incumbent.log",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert f"verdict: {result['verdict'].upper()}" in proc.stdout
     testcases = list(ET.parse(out / "junit.xml").getroot().iter("testcase"))

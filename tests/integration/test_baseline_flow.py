@@ -34,8 +34,17 @@ def test_save_then_gate_against_the_baseline(tmp_path: Path) -> None:
         assert path is not None and path.name == "fake-model.json"
 
         # candidate only: the baseline stands in for the incumbent
-        only = invoke("run", str(suite), "--out", str(tmp_path / "r2"), "--quiet",
-                      "--baseline", "--baselines", str(root), "--skip-incumbent")
+        only = invoke(
+            "run",
+            str(suite),
+            "--out",
+            str(tmp_path / "r2"),
+            "--quiet",
+            "--baseline",
+            "--baselines",
+            str(root),
+            "--skip-incumbent",
+        )
         assert only.exit_code == 0, only.output
         arms = {r.arm for r in read_records(tmp_path / "r2") if r.kind == "request"}
         assert arms == {"candidate"}
@@ -46,8 +55,16 @@ def test_save_then_gate_against_the_baseline(tmp_path: Path) -> None:
         assert quality["n"] == 3 and quality["verdict"] == "pass"
 
         # both arms: incumbent-now is also compared with its baseline (drift)
-        both = invoke("run", str(suite), "--out", str(tmp_path / "r3"), "--quiet",
-                      "--baseline", "--baselines", str(root))
+        both = invoke(
+            "run",
+            str(suite),
+            "--out",
+            str(tmp_path / "r3"),
+            "--quiet",
+            "--baseline",
+            "--baselines",
+            str(root),
+        )
         assert both.exit_code == 0, both.output
         result = json.loads((tmp_path / "r3" / "result.json").read_text())
         assert {c["name"] for c in result["drift"]} == {"quality", "ttft", "tput"}
@@ -57,11 +74,23 @@ def test_save_then_gate_against_the_baseline(tmp_path: Path) -> None:
 
         # a different machine: performance is not comparable, quality still is
         stored = load_baseline(path)
-        changed = stored.model_copy(update={"fingerprint": stored.fingerprint.model_copy(
-            update={"cpu_model": "Some Other CPU"})})
+        changed = stored.model_copy(
+            update={
+                "fingerprint": stored.fingerprint.model_copy(update={"cpu_model": "Some Other CPU"})
+            }
+        )
         _write(changed, root, path)
-        moved = invoke("run", str(suite), "--out", str(tmp_path / "r4"), "--quiet",
-                       "--baseline", "--baselines", str(root), "--skip-incumbent")
+        moved = invoke(
+            "run",
+            str(suite),
+            "--out",
+            str(tmp_path / "r4"),
+            "--quiet",
+            "--baseline",
+            "--baselines",
+            str(root),
+            "--skip-incumbent",
+        )
         result = json.loads((tmp_path / "r4" / "result.json").read_text())
         checks = {c["name"]: c for c in result["checks"]}
         assert checks["quality"]["verdict"] == "pass"
@@ -71,9 +100,18 @@ def test_save_then_gate_against_the_baseline(tmp_path: Path) -> None:
             assert "Some Other CPU" in checks[name]["reason"]
         assert "environment differs" in moved.output
         assert "Some Other CPU" in (tmp_path / "r4" / "report.html").read_text()
-        forced = invoke("run", str(suite), "--out", str(tmp_path / "r5"), "--quiet",
-                        "--baseline", "--baselines", str(root), "--skip-incumbent",
-                        "--ignore-fingerprint")
+        forced = invoke(
+            "run",
+            str(suite),
+            "--out",
+            str(tmp_path / "r5"),
+            "--quiet",
+            "--baseline",
+            "--baselines",
+            str(root),
+            "--skip-incumbent",
+            "--ignore-fingerprint",
+        )
         assert forced.exit_code == 0, forced.output
         result = json.loads((tmp_path / "r5" / "result.json").read_text())
         assert result["baseline"]["fingerprint_ignored"] is True

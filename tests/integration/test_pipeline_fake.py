@@ -139,12 +139,14 @@ def test_calibrate_reports_noise_and_recommended_margins(tmp_path: Path, fake_se
 
 def test_sequential_looks_stop_a_decided_run_early(tmp_path: Path, fake_server) -> None:
     # server-paced tokens: round throughput is steady, as on a real model server
-    fake_server.scenario = Scenario(tokens=("a", "b", "c", "d"), first_token_delay_s=0.004,
-                                    token_delay_s=0.004)
+    fake_server.scenario = Scenario(
+        tokens=("a", "b", "c", "d"), first_token_delay_s=0.004, token_delay_s=0.004
+    )
     text = SUITE.format(url=fake_server.base_url).replace("rounds: 4", "rounds: 16")
-    text = text.replace("{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf, "
-                        "severity: advisory}",
-                        "{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf}")
+    text = text.replace(
+        "{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf, severity: advisory}",
+        "{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf}",
+    )
     suite = tmp_path / "suite.yaml"
     suite.write_text(text)
     out = tmp_path / "run"

@@ -31,9 +31,15 @@ gate:
 
 
 def timing(ttft: float = 0.1, ok: bool = True) -> Timing:
-    return Timing(started_at=0.0, ttft_s=ttft, e2e_s=ttft + 1, chunk_offsets_s=[ttft],
-                  status=200 if ok else None, error=None if ok else "refused",
-                  completion_tokens=10)
+    return Timing(
+        started_at=0.0,
+        ttft_s=ttft,
+        e2e_s=ttft + 1,
+        chunk_offsets_s=[ttft],
+        status=200 if ok else None,
+        error=None if ok else "refused",
+        completion_tokens=10,
+    )
 
 
 def synthetic(
@@ -51,22 +57,41 @@ def synthetic(
         cand_right = inc_right and i >= cand_wrong * 4 / 3
         for arm, right in (("candidate", cand_right), ("incumbent", inc_right)):
             err = arm == "candidate" and i < cand_errors
-            records.append(ItemRecord(t=0, arm=arm, workload="e", item_id=str(i), prompt="p",
-                                      output="o", scores={"exact": float(right)},
-                                      timing=timing(ok=not err)))
+            records.append(
+                ItemRecord(
+                    t=0,
+                    arm=arm,
+                    workload="e",
+                    item_id=str(i),
+                    prompt="p",
+                    output="o",
+                    scores={"exact": float(right)},
+                    timing=timing(ok=not err),
+                )
+            )
     for rnd in range(8):
         shock = rng.lognormal(0, 0.05)  # a per-round shock hits both arms alike
         for arm, factor in (("candidate", ttft_factor), ("incumbent", 1.0)):
             for seq, ttft in enumerate(rng.lognormal(np.log(0.1), 0.3, 40) * shock * factor):
-                records.append(RequestRecord(t=0, arm=arm, workload="l", round=rnd, seq=seq,
-                                             timing=timing(float(ttft))))
+                records.append(
+                    RequestRecord(
+                        t=0, arm=arm, workload="l", round=rnd, seq=seq, timing=timing(float(ttft))
+                    )
+                )
             tput = 100 * shock * (tput_factor if arm == "candidate" else 1.0)
             tput *= rng.lognormal(0, 0.02)
-            records.append(EventRecord(t=0, arm=arm, event="round_end", detail={
-                "workload": "l", "round": rnd, "output_tokens_per_s": tput}))
+            records.append(
+                EventRecord(
+                    t=0,
+                    arm=arm,
+                    event="round_end",
+                    detail={"workload": "l", "round": rnd, "output_tokens_per_s": tput},
+                )
+            )
             mem = 200e6 * (mem_factor if arm == "candidate" else 1.0) * rng.lognormal(0, 0.005)
-            records.append(ProbeRecord(t=0, arm=arm, probe="memory", round=rnd,
-                                       values={"peak_rss": mem}))
+            records.append(
+                ProbeRecord(t=0, arm=arm, probe="memory", round=rnd, values={"peak_rss": mem})
+            )
     return RunRecords.of(records)
 
 
@@ -86,8 +111,9 @@ def test_no_change_usually_passes_and_never_fails() -> None:
 
 
 def test_clear_regressions_fail_with_estimates_beyond_the_margin() -> None:
-    run = synthetic(np.random.default_rng(2), cand_wrong=30, ttft_factor=1.6,
-                    tput_factor=0.7, mem_factor=1.5)
+    run = synthetic(
+        np.random.default_rng(2), cand_wrong=30, ttft_factor=1.6, tput_factor=0.7, mem_factor=1.5
+    )
     checks = decide(run)
     assert all(c.verdict == "fail" for n, c in checks.items() if n != "request-errors")
     assert checks["quality"].estimate == pytest.approx(-30 / 200)
@@ -123,8 +149,9 @@ def test_candidate_request_errors_fail_and_leave_quality_to_answered_items() -> 
 
 def test_inconclusive_critical_check_means_hold() -> None:
     run = synthetic(np.random.default_rng(6))
-    run = RunRecords(meta=None, requests=run.requests, items=[], probes=run.probes,
-                     events=run.events)
+    run = RunRecords(
+        meta=None, requests=run.requests, items=[], probes=run.probes, events=run.events
+    )
     checks = decide(run)
     assert checks["quality"].verdict == "inconclusive"
     assert "no data" in checks["quality"].reason
@@ -146,9 +173,19 @@ def test_items_sharing_a_context_widen_the_quality_interval() -> None:
         passage = i // 10
         cand_right = passage % 5 != 0  # the candidate loses whole passages
         for arm, right in (("candidate", cand_right), ("incumbent", True)):
-            records.append(ItemRecord(t=0, arm=arm, workload="e", item_id=str(i),
-                                      cluster=str(passage), prompt="p", output="o",
-                                      scores={"exact": float(right)}, timing=timing()))
+            records.append(
+                ItemRecord(
+                    t=0,
+                    arm=arm,
+                    workload="e",
+                    item_id=str(i),
+                    cluster=str(passage),
+                    prompt="p",
+                    output="o",
+                    scores={"exact": float(right)},
+                    timing=timing(),
+                )
+            )
     clustered = decide(RunRecords.of(records))["quality"]
     for r in records:
         r.cluster = None
@@ -162,8 +199,9 @@ def test_peak_memory_standard_error_is_floored_by_calibrated_noise() -> None:
     suite = parse_suite(SUITE)
     run = synthetic(np.random.default_rng(8), mem_factor=1.003)
     plain = {c.name: c for c in decide_checks(suite, compare_all(suite, run))}["mem"]
-    noisy = {c.name: c for c in
-             decide_checks(suite, compare_all(suite, run, noise={"mem": 0.06}))}["mem"]
+    noisy = {c.name: c for c in decide_checks(suite, compare_all(suite, run, noise={"mem": 0.06}))}[
+        "mem"
+    ]
     assert plain.estimate == pytest.approx(noisy.estimate)
     assert plain.verdict == "pass" and "floored at 0.005" in plain.method
     # with 6 % A/A noise, 8 rounds cannot show a 10 % margin is kept

@@ -19,16 +19,29 @@ from releasegate.records import (
 
 
 def timing(**kw) -> Timing:
-    base = {"started_at": 1.0, "ttft_s": 0.1, "e2e_s": 0.5, "status": 200,
-            "chunk_offsets_s": [0.1, 0.2, 0.5]}
+    base = {
+        "started_at": 1.0,
+        "ttft_s": 0.1,
+        "e2e_s": 0.5,
+        "status": 200,
+        "chunk_offsets_s": [0.1, 0.2, 0.5],
+    }
     return Timing(**{**base, **kw})
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
     records = [
         RequestRecord(t=1.0, arm="candidate", workload="w", round=0, seq=3, timing=timing()),
-        ItemRecord(t=2.0, arm="incumbent", workload="e", item_id="x", prompt="p",
-                   output="<script>", scores={"exact": 1.0}, timing=timing()),
+        ItemRecord(
+            t=2.0,
+            arm="incumbent",
+            workload="e",
+            item_id="x",
+            prompt="p",
+            output="<script>",
+            scores={"exact": 1.0},
+            timing=timing(),
+        ),
         EventRecord(t=3.0, event="round_end", detail={"round": 0}),
     ]
     with RecordWriter(tmp_path) as writer:
