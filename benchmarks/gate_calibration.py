@@ -12,11 +12,16 @@ Every run simulates a whole gate run (real records, real compare/decide code; se
   rate); and of 2× (10 %) from the power scenarios.
 - ``power``: P(overall FAIL) for one regression at a time (p95 +10 %, accuracy −5 points,
   throughput −10 %, memory +10 %) at the default sizes (``sizes``).
-- ``sequential``: looks after every round pair (``releasegate.gate.sequential``): the
-  false-FAIL rate under A/A, and load requests saved against the fixed-n run on clear-cut
-  cases.
+- ``sequential``: looks after every round pair (``releasegate.gate.sequential``) with the
+  suite's default settings (``stop_on_fail`` off): the false-FAIL rate under A/A, and the
+  share of load requests saved against the fixed-n run on clear-cut cases. Each replay also
+  notes its first look with a failed critical check, so the same runs give the savings
+  with ``stop_on_fail`` on. Single-metric regressions outside latency run light (below) and
+  are replayed with ``stop_on_fail`` on only: with it off they stop no earlier than their
+  null checks are decided, i.e. about as late as A/A (exactly as A/A for an accuracy drop,
+  since quality does not enter the stopping rule then).
 
-Cost saving: scenarios whose regression is not in latency ("light") run 50 requests per
+Cost saving: scenarios whose regression is not in latency ("light") run 20 requests per
 round instead of the default; the checks they measure (quality, throughput, memory) do not
 depend on the request count, and the null latency check's p-value stays uniform. The
 simulated suite uses ``bootstrap_resamples=200`` (the schema's minimum) for speed.
@@ -52,21 +57,21 @@ from releasegate.stats import required_n_mcnemar  # noqa: E402
 
 MARGINS = Margins(quality=0.02, p95=0.05, throughput=0.05, memory=0.05)
 BOOTSTRAP = 200
-LIGHT_REQUESTS = 50
-SEQUENTIAL = SequentialConfig()
+LIGHT_REQUESTS = 20
+STOP_ON_FAIL = {"stop_on_fail": True}
 CHECKS = {"p95": "ttft-p95", "accuracy": "quality", "throughput": "throughput", "memory": "memory"}
 
 
-def _scenarios(base: Scenario) -> dict[str, tuple[Scenario, bool]]:
-    """Name → (scenario, run the sequential replay too)."""
+def _scenarios(base: Scenario) -> dict[str, tuple[Scenario, str]]:
+    """Name → (scenario, which gates run: "fixed", "sequential", "both" or "stop-on-fail")."""
     light = replace(base, requests_per_round=LIGHT_REQUESTS)
     k15 = 1.5 * math.log1p(MARGINS.p95)
     return {
-        "a/a": (base, True),
-        "p95 +10%": (replace(base, p95_ratio=1.10), False),
-        "accuracy -5 pts": (replace(light, accuracy_drop=0.05), False),
-        "throughput -10%": (replace(light, throughput_ratio=0.90), False),
-        "memory +10%": (replace(light, memory_ratio=1.10), False),
+        "a/a": (base, "both"),
+        "p95 +10%": (replace(base, p95_ratio=1.10), "fixed"),
+        "accuracy -5 pts": (replace(light, accuracy_drop=0.05), "fixed"),
+        "throughput -10%": (replace(light, throughput_ratio=0.90), "fixed"),
+        "memory +10%": (replace(light, memory_ratio=1.10), "fixed"),
         "1.5x margin, all": (
             replace(
                 base,
@@ -75,37 +80,51 @@ def _scenarios(base: Scenario) -> dict[str, tuple[Scenario, bool]]:
                 throughput_ratio=math.exp(-1.5 * math.log1p(MARGINS.throughput)),
                 memory_ratio=math.exp(1.5 * math.log1p(MARGINS.memory)),
             ),
-            True,
+            "fixed",
         ),
-        "clear: p95 +30%": (replace(base, p95_ratio=1.30), True),
-        "clear: throughput -20%": (replace(light, throughput_ratio=0.80), True),
-        "clear: memory +20%": (replace(light, memory_ratio=1.20), True),
-        "clear: accuracy -10 pts": (replace(light, accuracy_drop=0.10), True),
+        "clear: p95 +30%": (replace(base, p95_ratio=1.30), "sequential"),
+        "clear: better (p95 -20%, tok/s +20%)": (
+            replace(base, p95_ratio=0.80, tail_only=False, throughput_ratio=1.20),
+            "sequential",
+        ),
+        "clear: throughput -20%": (replace(light, throughput_ratio=0.80), "stop-on-fail"),
+        "clear: memory +20%": (replace(light, memory_ratio=1.20), "stop-on-fail"),
+        "clear: accuracy -10 pts": (replace(light, accuracy_drop=0.10), "stop-on-fail"),
     }
 
 
-def _one(task: tuple[str, Scenario, bool, int, int]) -> dict:
-    name, scenario, sequential, seed, index = task
-    rng = np.random.default_rng(np.random.SeedSequence([seed, index, len(name), sum(map(ord, name))]))
+def _one(task: tuple[str, Scenario, str, int, int]) -> dict:
+    name, scenario, mode, seed, index = task
+    key = [seed, index, *name.encode()]
+    rng = np.random.default_rng(np.random.SeedSequence(key))
     suite = sim_suite(scenario, MARGINS, bootstrap_resamples=BOOTSTRAP)
     run = simulate(scenario, rng)
-    comparisons = compare_all(suite, run)
-    checks = decide_checks(suite, comparisons)
-    out = {
-        "scenario": name,
-        "verdict": overall(checks)[0],
-        "checks": {c.name: c.verdict for c in checks},
-    }
-    if sequential:
-        seq = sequential_gate(suite, run, SEQUENTIAL, comparisons)
+    out: dict = {"scenario": name}
+    comparisons = None
+    if mode != "sequential":
+        comparisons = compare_all(suite, run)
+        checks = decide_checks(suite, comparisons)
+        out["verdict"] = overall(checks)[0]
+        out["checks"] = {c.name: c.verdict for c in checks}
+    if mode != "fixed":
+        config = _config(suite, mode)
+        seq = sequential_gate(suite, run, config, comparisons)
+        first = seq.first_fail if seq.first_fail is not None else seq.pairs
         out["seq"] = {
             "verdict": seq.verdict,
             "checks": {c.name: c.verdict for c in seq.checks},
             "saved": 1.0 - seq.requests / scenario.load_requests,
             "pairs": seq.pairs,
-            "early": seq.stopped_early,
+            # what stop_on_fail would have done on the same looks
+            "saved_sof": 1.0 - min(first, seq.pairs) / scenario.rounds,
+            "verdict_sof": "fail" if seq.first_fail is not None else seq.verdict,
         }
     return out
+
+
+def _config(suite, mode: str) -> SequentialConfig:
+    config = SequentialConfig.from_policy(suite.gate)
+    return replace(config, **STOP_ON_FAIL) if mode == "stop-on-fail" else config
 
 
 def _rate(hits: int, n: int) -> dict:
@@ -113,7 +132,9 @@ def _rate(hits: int, n: int) -> dict:
     return {"rate": hits / n, "ci95": [round(ci.low, 4), round(ci.high, 4)], "k": hits, "n": n}
 
 
-def _summarise(results: list[dict], runs: int, base: Scenario, alpha: float) -> dict:
+def _summarise(
+    results: list[dict], runs: int, base: Scenario, alpha: float, config: SequentialConfig
+) -> dict:
     by: dict[str, list[dict]] = {}
     for r in results:
         by.setdefault(r["scenario"], []).append(r)
@@ -122,12 +143,18 @@ def _summarise(results: list[dict], runs: int, base: Scenario, alpha: float) -> 
         return sum(1 for r in by[name] if pred(r))
 
     aa = by["a/a"]
+    modes = {name: mode for name, (_, mode) in _scenarios(base).items()}
     out: dict = {
         "aa": {
             "false_fail": _rate(count("a/a", lambda r: r["verdict"] == "fail"), runs),
             "pass": count("a/a", lambda r: r["verdict"] == "pass") / runs,
             "inconclusive": count("a/a", lambda r: r["verdict"] == "inconclusive") / runs,
-            "check_pass": {c: sum(r["checks"][c] == "pass" for r in aa) / runs for c in aa[0]["checks"]},
+            "check_pass": {
+                c: sum(r["checks"][c] == "pass" for r in aa) / runs for c in aa[0]["checks"]
+            },
+            "check_fail": {
+                c: sum(r["checks"][c] == "fail" for r in aa) / runs for c in aa[0]["checks"]
+            },
         }
     }
     power, false_pass_2x = {}, {}
@@ -156,35 +183,58 @@ def _summarise(results: list[dict], runs: int, base: Scenario, alpha: float) -> 
             c: _rate(count(both, lambda r, c=c: r["checks"][c] == "pass"), runs)
             for c in CHECKS.values()
         },
-        "1.5x margin, sequential (per check PASS rate)": {
-            c: _rate(count(both, lambda r, c=c: r["seq"]["checks"][c] == "pass"), runs)
-            for c in CHECKS.values()
-        },
         "2x margin (overall PASS rate, power scenarios)": false_pass_2x,
     }
     clear = [n for n in by if n.startswith("clear")]
-    saved = {n: float(np.mean([r["seq"]["saved"] for r in by[n]])) for n in clear}
+
+    def mean(name: str, key: str) -> float:
+        return float(np.mean([r["seq"][key] for r in by[name]]))
+
+    def share(name: str, key: str) -> float:
+        return count(name, lambda r: r["seq"][key] == "fail") / runs
+
+    measured_off = [n for n in clear if modes[n] == "sequential"]
     out["sequential"] = {
-        "config": asdict(SEQUENTIAL),
+        "config": asdict(config),
         "aa_false_fail": _rate(count("a/a", lambda r: r["seq"]["verdict"] == "fail"), runs),
+        "aa_false_fail_stop_on_fail": _rate(
+            count("a/a", lambda r: r["seq"]["verdict_sof"] == "fail"), runs
+        ),
+        "aa_check_fail": {
+            c: sum(r["seq"]["checks"][c] == "fail" for r in aa) / runs for c in aa[0]["checks"]
+        },
         "aa_pass": count("a/a", lambda r: r["seq"]["verdict"] == "pass") / runs,
-        "aa_saved": float(np.mean([r["seq"]["saved"] for r in aa])),
+        "aa_saved": mean("a/a", "saved"),
         "clear_cut": {
             n: {
-                "saved": saved[n],
-                "seq_fail": count(n, lambda r: r["seq"]["verdict"] == "fail") / runs,
-                "fixed_fail": count(n, lambda r: r["verdict"] == "fail") / runs,
-                "mean_pairs": float(np.mean([r["seq"]["pairs"] for r in by[n]])),
+                "stop_on_fail_off": {
+                    "saved": mean(n, "saved"),
+                    "fail": share(n, "verdict"),
+                    "pass": count(n, lambda r: r["seq"]["verdict"] == "pass") / runs,
+                    "mean_pairs": mean(n, "pairs"),
+                }
+                if modes[n] == "sequential"
+                else None,
+                "stop_on_fail_on": {"saved": mean(n, "saved_sof"), "fail": share(n, "verdict_sof")},
             }
             for n in clear
         },
-        "mean_saved_clear_cut": float(np.mean(list(saved.values()))),
+        "mean_saved_clear_cut": {
+            "stop_on_fail_on (all clear-cut)": float(
+                np.mean([mean(n, "saved_sof") for n in clear])
+            ),
+            "stop_on_fail_off (" + ", ".join(measured_off) + ")": float(
+                np.mean([mean(n, "saved") for n in measured_off])
+            ),
+        },
     }
     seq = out["sequential"]
     out["goals"] = {
         "aa_false_fail <= alpha": out["aa"]["false_fail"]["rate"] <= alpha,
         "power >= 0.8 each": all(p["rate"] >= 0.8 for p in power.values()),
-        "sequential saves >= 40% on clear-cut": seq["mean_saved_clear_cut"] >= 0.4,
+        "sequential saves >= 40% on clear-cut": {
+            k: v >= 0.4 for k, v in seq["mean_saved_clear_cut"].items()
+        },
         "sequential aa_false_fail <= alpha": seq["aa_false_fail"]["rate"] <= alpha,
     }
     return out
@@ -223,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [_one(t) for t in tasks]
     suite = sim_suite(base, MARGINS, bootstrap_resamples=BOOTSTRAP)
     alpha = suite.gate.alpha
-    summary = _summarise(results, args.runs, base, alpha)
+    summary = _summarise(results, args.runs, base, alpha, _config(suite, "sequential"))
     doc = {
         "runs_per_scenario": args.runs,
         "seed": args.seed,
@@ -242,9 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             "requests_per_round": base.requests_per_round,
             "load_requests": base.load_requests,
         },
-        "noise": {
-            k: v for k, v in asdict(base).items() if k not in ("name", "rounds", "items")
-        },
+        "noise": {k: v for k, v in asdict(base).items() if k not in ("name", "rounds", "items")},
         "items_for_5pt_power_0.8": _items_needed(alpha, len(suite.gate.all_checks())),
         **summary,
     }

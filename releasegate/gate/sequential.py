@@ -1,52 +1,54 @@
 """Sequential stopping of load rounds: an always-valid look after each completed round pair.
 
-Load rounds run in interleaved pairs (round i of the candidate with round i of the
-incumbent). After each completed pair k ≥ ``min_pairs`` the runner calls :func:`look`; it
-returns, for every load check (tails, throughput, peak memory), an always-valid estimate
-built from the per-pair effects r₁…r_k, oriented negative = candidate worse:
+Load rounds run in interleaved pairs. After each completed pair k ≥ ``min_pairs`` the runner
+calls :func:`look`, which gives every load check (tails, throughput, peak memory) an
+always-valid estimate from the per-pair effects r₁…r_k (negative = candidate worse): for
+tails rᵢ = log HD_q(incumbentᵢ) − log HD_q(candidateᵢ) (Harrell–Davis); for throughput
+log(candidateᵢ / incumbentᵢ); for peak memory log(incumbentᵢ / candidateᵢ).
 
-- tails: rᵢ = log HD_q(incumbent round i) − log HD_q(candidate round i) (Harrell–Davis);
-- throughput: rᵢ = log(candidateᵢ / incumbentᵢ); peak memory: rᵢ = log(incumbentᵢ / candidateᵢ).
+Inference is the mSPRT (:func:`releasegate.stats.msprt`) with a N(0, τ²) mixture,
+τ = ``tau_scale``·M, M = log(1 + margin). τ = 2M weights regressions of about twice the
+margin, the size the default sample sizes are powered for (τ = M decided clear-cut
+regressions ~20 % later in simulation). V, the per-pair variance, comes from the data: at
+look j the 98 % (``variance_confidence``) upper confidence bound s²·(j − 1)/χ²_{j−1}(0.02),
+never below (``variance_floor``·M)² so near-identical pairs (peak memory) cannot claim
+impossible precision. The bound, not s², keeps the looks honest: s² on 2–4 degrees of
+freedom is often far too small, and with it the simulated false-FAIL rate of the looks was
+~8 % instead of ≤ 1 %.
 
-Inference is the mSPRT (:func:`releasegate.stats.msprt`) on the running mean with a normal
-mixture N(0, τ²), τ = ``tau_scale`` · M, M = log(1 + margin). The default τ = 2M puts the
-mixture's weight on regressions of about twice the margin, the size the default sample sizes
-are powered for (τ = M decided clear-cut regressions ~20 % later in simulation). The
-per-pair variance V is estimated from the data: at look j, the ``variance_confidence``
-(0.98) upper confidence bound of the variance from r₁…r_j, s²·(j − 1)/χ²_{j−1}(0.02), and
-never below the floor (``variance_floor`` · M)² (so that near-identical pairs, e.g. peak
-memory, cannot claim impossible precision). The bound, not s² itself, is what keeps the
-looks honest: s² from 2–4 degrees of freedom is often far too small, and with plain s² the
-simulated false-FAIL rate of the looks was ~8 % instead of ≤ 1 %.
+- ci: the (1 − (1 − pass_confidence)) confidence sequence, intersected over looks; its lower
+  bound is a one-sided always-valid bound at level ≥ ``pass_confidence``.
+- p_worse: always-valid one-sided p for H0: Δ ≥ 0, the least 1/Λ_j over looks j whose
+  running mean was below 0 (never increases).
+- verdicts: :func:`releasegate.gate.decide.decide_checks` on these estimates (quality and
+  request errors compared as usual) at family α = ``alpha_share``·gate.alpha, Holm over all
+  the gate's checks as the final decide does, so a look's verdicts are what the report
+  says: pass when the CS lower bound > −M, fail when the adjusted p rejects and the
+  estimate < −M, else undecided.
+- stop (never before ``min_pairs``): every critical load check decided, or
+  (``stop_on_fail``) a critical check, quality included, failed, or every undecided
+  critical load check reached its cap.
 
-- ci: the confidence sequence at level 1 − (1 − pass_confidence), intersected over looks;
-  its lower bound is a one-sided always-valid bound at least at ``pass_confidence``.
-- p_worse: always-valid one-sided p for H0: Δ ≥ 0, the smallest 1/Λ_j over looks j whose
-  running mean was below 0 (so it never increases).
-- verdicts come from :func:`releasegate.gate.decide.decide_checks` on these estimates (quality
-  and request errors compared as usual), with ``alpha_share`` · gate.alpha as the family α:
-  pass when the CS lower bound > −M, fail when the Holm-adjusted always-valid p rejects and
-  the estimate < −M, else undecided.
-
-Why α holds under looks: Λ_j(θ₀) is a non-negative martingale under θ₀ for known V, so by
+Why α holds under looks: for known V, Λ_j(θ₀) is a non-negative martingale under θ₀, so by
 Ville's inequality P(∃ j: Λ_j ≥ 1/α) ≤ α however often one looks and whenever one stops; a
-lower-side crossing is only more likely at θ₀ = 0 than at any θ > 0, so the one-sided p is
-valid for H0: Δ ≥ 0, and Holm over valid p-values keeps the family-wise rate. A run that
-reaches the cap without deciding falls back to the fixed-n gate at the remaining
-(1 − ``alpha_share``) · α (:func:`fallback_suite`), so looks plus fallback spend at most α.
+lower-side crossing is less likely at any θ > 0 than at 0, so the one-sided p is valid for
+H0: Δ ≥ 0, and Holm over valid p-values keeps the family-wise rate. A run that reaches the
+cap undecided falls back to the fixed-n gate at the remaining (1 − ``alpha_share``)·α
+(:func:`fallback_suite`): looks plus fallback spend at most α.
 
-Caveat: Ville's bound assumes V known and the effects normal. V is a plug-in (an upper
-bound that is itself random), so the guarantee is approximate; the inflated V, the floor,
-``min_pairs`` ≥ 3 and the split of α keep the simulated false-FAIL rate below α (see
-``benchmarks/gate_calibration.py``), but a noise far from normal (a few rounds hit by
-rare, huge stalls) can still break it. Pure functions, no I/O.
+Caveat: Ville's bound assumes V known and normal effects. V is a plug-in (a random upper
+bound), so the guarantee is approximate; the inflated V, the floor, ``min_pairs`` ≥ 3 and
+the α split keep the simulated false-FAIL rate below α (``benchmarks/gate_calibration.py``),
+but noise far from normal (rare huge stalls in a few rounds) can still break it.
+Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as sps
@@ -92,7 +94,8 @@ class SequentialConfig:
         variance_confidence: V at look j is this upper confidence bound of the per-pair
             variance, s²·(j − 1)/χ²_{j−1}(1 − variance_confidence), not s² itself.
         variance_floor: per-pair SD floor as a multiple of M.
-        stop_on_fail: also stop once any critical check (quality included) has failed.
+        stop_on_fail: also stop once any critical check (quality included) has failed
+            (off by default, as in the suite schema, so every critical check gets decided).
     """
 
     min_pairs: int = 3
@@ -101,7 +104,7 @@ class SequentialConfig:
     tau_scale: float = 2.0
     variance_confidence: float = 0.98
     variance_floor: float = 0.25
-    stop_on_fail: bool = True
+    stop_on_fail: bool = False
 
     def __post_init__(self) -> None:
         if self.min_pairs < 2:
@@ -172,31 +175,34 @@ def _round_samples(run: RunRecords, check: CheckSpec) -> dict[str, dict[_Key, np
     only = check.workload
     found: dict[str, dict[_Key, list[float]]] = {"candidate": {}, "incumbent": {}}
     for r in run.requests:
-        if r.warmup or (only is not None and r.workload != only):
+        t = r.timing  # Timing.ok, inlined: this loop runs over every request at every look
+        if r.warmup or t.error is not None or t.status != 200 or t.e2e_s is None:
             continue
-        t = r.timing
-        if not t.ok:
+        if only is not None and r.workload != only:
             continue
-        bucket = found[r.arm].setdefault((r.workload, r.round), [])
+        key = (r.workload, r.round)
+        bucket = found[r.arm].get(key)
+        if bucket is None:
+            bucket = found[r.arm][key] = []
         if column == "itl":
             bucket.extend(g for g in t.itl_s if g > 0)
-        else:
-            value = t.ttft_s if column == "ttft_s" else t.e2e_s
-            if value is not None and value > 0:
-                bucket.append(value)
+        elif column == "ttft_s":
+            if t.ttft_s is not None and t.ttft_s > 0:
+                bucket.append(t.ttft_s)
+        elif t.e2e_s is not None and t.e2e_s > 0:
+            bucket.append(t.e2e_s)
     return {arm: {k: np.asarray(v) for k, v in d.items() if v} for arm, d in found.items()}
 
 
 def _round_values(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, float]:
     out: dict[_Key, float] = {}
-    if check.metric == "peak_rss":
-        seen: dict[int, int] = defaultdict(int)
-        for p in run.probes:
-            if p.probe == "memory" and p.arm == arm and "peak_rss" in p.values:
-                rnd = -1 if p.round is None else p.round
-                out[(rnd, seen[rnd])] = p.values["peak_rss"]
-                seen[rnd] += 1
-        return out
+    if check.metric == "peak_rss":  # probes carry no workload: pair the arms' i-th peaks
+        peaks = [
+            p.values["peak_rss"]
+            for p in run.probes
+            if p.probe == "memory" and p.arm == arm and "peak_rss" in p.values
+        ]
+        return {("", i): v for i, v in enumerate(peaks)}
     name = ROUND_VALUES[check.metric]
     for e in run.events:
         if e.event == "round_end" and e.arm == arm and e.detail.get(name) is not None:
@@ -206,28 +212,37 @@ def _round_values(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, flo
     return out
 
 
+def _ordered(keys: set[_Key], order: Sequence[str]) -> list[_Key]:
+    """Pair keys in the order the pairs ran: workloads as in ``order``, then by round."""
+    rank = {name: i for i, name in enumerate(order)}
+    return sorted(keys, key=lambda k: (rank.get(str(k[0]), len(rank)), str(k[0]), k[1]))
+
+
 def pair_effects(
-    check: CheckSpec, run: RunRecords
+    check: CheckSpec, run: RunRecords, order: Sequence[str] = ()
 ) -> tuple[np.ndarray, float | None, float | None]:
     """Per-pair effects of a load check (negative = candidate worse) and the arms' values.
 
-    Rounds are paired by (workload, round); a round missing or empty on either arm is
-    skipped. The values are what people read: HD quantile in ms, mean tok/s or req/s, MB.
+    Rounds are paired by (workload, round) and ordered as they ran (workloads in ``order``,
+    the suite's load order, then by round); peak-memory probes, which name no workload, are
+    paired by position. A round missing or empty on either arm is skipped. The values are
+    what people read: HD quantile in ms, mean tok/s or req/s, MB.
     """
     if check.metric in TAILS:
         q = TAILS[check.metric][1]
         samples = _round_samples(run, check)
         cand, inc = samples["candidate"], samples["incumbent"]
-        keys = sorted(set(cand) & set(inc), key=str)
-        r = [math.log(harrell_davis(inc[k], q) / harrell_davis(cand[k], q)) for k in keys]
+        keys = _ordered(set(cand) & set(inc), order)
         if not keys:
             return np.zeros(0), None, None
+        r = [math.log(harrell_davis(inc[k], q) / harrell_davis(cand[k], q)) for k in keys]
         values = [
             1000 * harrell_davis(np.concatenate([d[k] for k in keys]), q) for d in (cand, inc)
         ]
         return np.asarray(r), values[0], values[1]
     cand_v, inc_v = (_round_values(run, check, arm) for arm in ("candidate", "incumbent"))
-    keys = sorted((k for k in set(cand_v) & set(inc_v) if cand_v[k] > 0 and inc_v[k] > 0), key=str)
+    both = {k for k in set(cand_v) & set(inc_v) if cand_v[k] > 0 and inc_v[k] > 0}
+    keys = _ordered(both, order)
     if not keys:
         return np.zeros(0), None, None
     c = np.array([cand_v[k] for k in keys])
@@ -237,14 +252,20 @@ def pair_effects(
     return r, scale * float(c.mean()), scale * float(i.mean())
 
 
+@lru_cache(maxsize=512)
+def _inflation(df: int, confidence: float) -> float:
+    """s² → its one-sided ``confidence`` upper bound: df / χ²_df(1 − confidence)."""
+    return df / float(sps.chi2.ppf(1.0 - confidence, df))
+
+
 def always_valid(
     effects: np.ndarray, margin: float, confidence: float, config: SequentialConfig
 ) -> Estimate:
     """mSPRT estimate after the last of ``effects`` (looks at min_pairs, …, len(effects)).
 
-    Each look j uses V_j = max(s²(r₁…r_j), (variance_floor·M)²) and the sufficient
-    statistic r̄_j ~ N(θ, V_j/j), so ``msprt([r̄_j], V_j/j, τ²)`` gives exactly Λ_j and the
-    look's interval; p and the interval are then combined over looks (min / intersection).
+    Look j uses V_j (the inflated, floored variance of r₁…r_j) and the sufficient statistic
+    r̄_j ~ N(θ, V_j/j), so ``msprt([r̄_j], V_j/j, τ²)`` gives exactly Λ_j and the look's
+    interval; p and the interval are then combined over looks (min / intersection).
     """
     n = int(effects.size)
     scale = margin if margin > 0 else 0.01
@@ -258,8 +279,7 @@ def always_valid(
     for j in range(config.min_pairs, n + 1):
         head = effects[:j]
         mean = float(head.mean())
-        inflate = (j - 1) / float(sps.chi2.ppf(1.0 - config.variance_confidence, j - 1))
-        v = max(floor, float(head.var(ddof=1)) * inflate)
+        v = max(floor, float(head.var(ddof=1)) * _inflation(j - 1, config.variance_confidence))
         res = msprt([mean], v / j, tau2, alpha=1.0 - confidence)
         low, high = max(low, float(res.ci_low[0])), min(high, float(res.ci_high[0]))
         if mean < 0:
@@ -321,14 +341,14 @@ def look(
     estimates: dict[str, Estimate] = {}
     done: dict[str, bool] = {}
     for check in policy.all_checks():
-        if check.metric == "error_rate":
-            comparisons.append(compare_errors(check, run, policy.pass_confidence))
-            continue
-        if check.metric == "quality":
-            comparisons.append(evals[check.name])
+        if not is_load_check(check):
+            if check.metric == "quality":
+                comparisons.append(evals[check.name])
+            else:
+                comparisons.append(compare_errors(check, run, policy.pass_confidence))
             continue
         margin = math.log1p(check.margin)
-        effects, cand, inc = pair_effects(check, run)
+        effects, cand, inc = pair_effects(check, run, [w.name for w in suite.load])
         est = always_valid(effects, margin, policy.pass_confidence, config)
         estimates[check.name] = est
         unit = "ms" if check.metric in TAILS else "MB" if check.metric == "peak_rss" else "/s"
@@ -345,7 +365,9 @@ def look(
     critical_failed = [c.name for c in checks if c.severity == "critical" and c.verdict == "fail"]
     open_ = [n for n in done if by_name[n].verdict == "inconclusive"]
     pairs = min((estimates[n].n for n in done), default=0)
-    if config.stop_on_fail and critical_failed:
+    if done and pairs < config.min_pairs:
+        stop, decided, reason = False, False, f"fewer than {config.min_pairs} round pairs"
+    elif config.stop_on_fail and critical_failed:
         stop, decided, reason = True, True, f"critical check failed: {', '.join(critical_failed)}"
     elif not open_:
         stop, decided = True, True

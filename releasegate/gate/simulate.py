@@ -30,6 +30,7 @@ from releasegate.gate.decide import decide_checks, overall
 from releasegate.gate.result import CheckResult, Verdict
 from releasegate.gate.sequential import SequentialConfig, compare_evals, final_checks, look
 from releasegate.records import EventRecord, ItemRecord, ProbeRecord, Record, RequestRecord, Timing
+from releasegate.records.model import Arm
 from releasegate.records.views import RunRecords
 from releasegate.suite import Suite
 
@@ -44,7 +45,7 @@ __all__ = [
     "simulate",
 ]
 
-ARMS = ("candidate", "incumbent")
+ARMS: tuple[Arm, Arm] = ("candidate", "incumbent")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Scenario:
 
     name: str = "a/a"
     rounds: int = 20
-    requests_per_round: int = 300
+    requests_per_round: int = 360
     items: int = 900
     discordance: float = 0.15
     accuracy: float = 0.70
@@ -153,19 +154,20 @@ def _items(s: Scenario, rng: np.random.Generator) -> list[Record]:
     probs = [s.accuracy - b, b, c, 1.0 - s.accuracy - c]  # both, inc only, cand only, neither
     kinds = rng.choice(4, size=s.items, p=probs)
     right = {"candidate": np.isin(kinds, (0, 2)), "incumbent": np.isin(kinds, (0, 1))}
+    timing = _timing(0.1, 0.5, 8)  # one shared (immutable in use) timing for every item
     out: list[Record] = []
     for i in range(s.items):
         for arm in ARMS:
             out.append(
                 ItemRecord(
                     t=0.0,
-                    arm=arm,  # type: ignore[arg-type]
+                    arm=arm,
                     workload="qa",
                     item_id=str(i),
                     prompt="?",
                     output="",
                     scores={"exact": float(right[arm][i])},
-                    timing=_timing(0.1, 0.5, 8),
+                    timing=timing,
                 )
             )
     return out
@@ -185,7 +187,7 @@ def _latencies(s: Scenario, rng: np.random.Generator, factor: float, slow: bool)
     return x * factor
 
 
-def _round(s: Scenario, rng: np.random.Generator, arm: str, rnd: int, shock: float) -> list[Record]:
+def _round(s: Scenario, rng: np.random.Generator, arm: Arm, rnd: int, shock: float) -> list[Record]:
     cand = arm == "candidate"
     factor = shock * rng.lognormal(0.0, s.arm_jitter)
     ttft = _latencies(s, rng, factor, cand)
@@ -193,7 +195,7 @@ def _round(s: Scenario, rng: np.random.Generator, arm: str, rnd: int, shock: flo
     out: list[Record] = [
         RequestRecord(
             t=0.0,
-            arm=arm,  # type: ignore[arg-type]
+            arm=arm,
             workload="chat",
             round=rnd,
             seq=seq,
@@ -206,9 +208,9 @@ def _round(s: Scenario, rng: np.random.Generator, arm: str, rnd: int, shock: flo
     if cand:
         tput *= s.throughput_ratio
         mem *= s.memory_ratio
-    out.append(ProbeRecord(t=0.0, arm=arm, probe="memory", round=rnd, values={"peak_rss": mem}))  # type: ignore[arg-type]
+    out.append(ProbeRecord(t=0.0, arm=arm, probe="memory", round=rnd, values={"peak_rss": mem}))
     detail = {"workload": "chat", "round": rnd, "output_tokens_per_s": tput, "requests_per_s": 1.0}
-    out.append(EventRecord(t=0.0, arm=arm, event="round_end", detail=detail))  # type: ignore[arg-type]
+    out.append(EventRecord(t=0.0, arm=arm, event="round_end", detail=detail))
     return out
 
 
@@ -244,13 +246,18 @@ def gate(suite: Suite, run: RunRecords) -> tuple[Verdict, list[CheckResult]]:
 
 @dataclass(frozen=True)
 class SequentialOutcome:
-    """How a sequential replay ended."""
+    """How a sequential replay ended.
+
+    ``first_fail`` is the pair count at the first look where a critical check failed (None
+    if none did): with ``stop_on_fail`` the run would have stopped there with a FAIL.
+    """
 
     verdict: Verdict
     checks: list[CheckResult]
     pairs: int
     requests: int
     stopped_early: bool
+    first_fail: int | None = None
     reasons: list[str] = field(default_factory=list)
 
 
@@ -272,13 +279,17 @@ def sequential_gate(
         verdict, checks = gate(suite, run)
         return SequentialOutcome(verdict, checks, total, len(run.requests), False)
     evals = compare_evals(suite, run)
-    reasons = []
+    reasons: list[str] = []
+    first_fail = None
     for k in range(config.min_pairs, total + 1):
         part = prefix(run, k)
         current = look(suite, part, config, evals=evals)
         reasons.append(current.reason)
+        failed = any(c.verdict == "fail" and c.severity == "critical" for c in current.checks)
+        if failed and first_fail is None:
+            first_fail = k
         if current.stop or k == total:
             break
     checks = final_checks(suite, part, current, config, comparisons if k == total else None)
     used = sum(1 for r in part.requests if not r.warmup)
-    return SequentialOutcome(overall(checks)[0], checks, k, used, k < total, reasons)
+    return SequentialOutcome(overall(checks)[0], checks, k, used, k < total, first_fail, reasons)
