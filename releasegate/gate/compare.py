@@ -38,6 +38,19 @@ MEMORY_SE_FLOOR = 0.005  # log-ratio: 0.5 % when no calibration is known
 ROUND_VALUES = {"output_tokens_per_s": "output_tokens_per_s", "requests_per_s": "requests_per_s"}
 
 
+def metric_unit(metric: str) -> str:
+    """The unit people read a metric's plain values in."""
+    if metric in TAILS:
+        return "ms"
+    return {
+        "peak_rss": "MB",
+        "output_tokens_per_s": "tok/s",
+        "requests_per_s": "req/s",
+        "quality": "score",
+        "error_rate": "error rate",
+    }.get(metric, "")
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A check's estimate with the plain per-arm values people read."""
@@ -173,12 +186,12 @@ def compare_rounds(
     margin = math.log1p(check.margin)
     if check.metric == "peak_rss":
         cand, inc = run.memory_peaks("candidate"), run.memory_peaks("incumbent")
-        higher, unit, scale = False, "MB", 1e-6
+        higher, unit, scale = False, metric_unit(check.metric), 1e-6
     else:
         key = ROUND_VALUES[check.metric]
         cand = run.round_values(key, _workloads(check), "candidate")
         inc = run.round_values(key, _workloads(check), "incumbent")
-        higher, unit, scale = True, ("tok/s" if "tokens" in key else "req/s"), 1.0
+        higher, unit, scale = True, metric_unit(check.metric), 1.0
     pairs = min(len(cand), len(inc))
     cand, inc = cand[:pairs], inc[:pairs]
     if pairs == 0 or min(cand + inc) <= 0:

@@ -84,11 +84,13 @@ def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | No
 def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResult]:
     """Per-check verdicts with Holm control of false FAILs across all checks."""
     policy = suite.gate
-    p_raw = [
-        c.estimate.p_worse if c.estimate is not None and c.verdict is None else 1.0
-        for c in comparisons
-    ]
-    p_adj = holm_adjusted(p_raw) if p_raw else []
+    # Holm's family: the tested checks. Threshold checks (verdict set, e.g. request errors)
+    # and checks without data take no part, so they do not dilute the others' α.
+    tested = [i for i, c in enumerate(comparisons) if c.estimate is not None and c.verdict is None]
+    adjusted = holm_adjusted([comparisons[i].estimate.p_worse for i in tested]) if tested else []
+    p_adj = [1.0] * len(comparisons)
+    for i, p in zip(tested, adjusted, strict=True):
+        p_adj[i] = p
     results = []
     for c, p in zip(comparisons, p_adj, strict=True):
         check, est = c.check, c.estimate

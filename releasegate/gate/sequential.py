@@ -60,6 +60,7 @@ from releasegate.gate.compare import (
     compare_all,
     compare_errors,
     compare_quality,
+    metric_unit,
 )
 from releasegate.gate.decide import decide_checks
 from releasegate.gate.result import CheckResult, Verdict
@@ -351,7 +352,7 @@ def look(
         effects, cand, inc = pair_effects(check, run, [w.name for w in suite.load])
         est = always_valid(effects, margin, policy.pass_confidence, config)
         estimates[check.name] = est
-        unit = "ms" if check.metric in TAILS else "MB" if check.metric == "peak_rss" else "/s"
+        unit = metric_unit(check.metric)
         note = "" if effects.size else "no complete round pairs yet"
         comparisons.append(
             Comparison(
