@@ -267,9 +267,10 @@ class SequentialSpec(Strict):
         default=0.5, gt=0, le=1, description="Share of gate.alpha spent by the looks."
     )
     stop_on_fail: bool = Field(
-        default=False,
-        description="Also stop as soon as any critical check (quality included) has failed; "
-        "off by default so that every critical check gets decided.",
+        default=True,
+        description="Also stop (after min_pairs) once any critical check, quality included, "
+        "has failed: the verdict can no longer change. Turn off to have every critical "
+        "check decided in failing runs too.",
     )
 
 
