@@ -56,8 +56,7 @@ def aa_suite(loaded: LoadedSuite) -> LoadedSuite:
     """The suite with its candidate replaced by the incumbent (an A/A suite)."""
     suite = loaded.suite
     data = suite.model_dump(mode="json", by_alias=True, exclude_none=True)
-    data["candidate"] = data["incumbent"]
-    data["name"] = f"{suite.name}-calibration"
+    data["candidate"] = data["incumbent"]  # the name stays: baselines are keyed by it
     return LoadedSuite(Suite.model_validate(data), loaded.path, loaded.sha256)
 
 
