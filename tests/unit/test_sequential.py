@@ -136,9 +136,12 @@ def test_pair_effects_are_oriented_negative_when_the_candidate_is_worse(suite) -
 
 def test_clear_regression_fails_and_stops(suite) -> None:
     run = records(3, np.random.default_rng(1), slow=1.5, jitter=0.001)
-    now = look(suite, run)
+    now = look(suite, run)  # the suite's default: stop once a critical check failed
     assert now.stop and now.decided
-    assert now.reason == "every critical load check is decided"
+    assert now.reason == "critical check failed: ttft"
+    every = look(suite, run, SequentialConfig(stop_on_fail=False))
+    assert every.stop and every.reason == "every critical load check is decided"
+    assert every.verdicts == now.verdicts
     assert now.verdicts["ttft"] == "fail"
     assert now.verdicts["tput"] == now.verdicts["mem"] == "pass"
     assert now.estimates["ttft"].estimate == pytest.approx(-math.log(1.5), abs=0.02)
@@ -183,10 +186,11 @@ def test_before_min_pairs_nothing_is_decided(suite) -> None:
 
 def test_a_failed_quality_check_stops_the_load_only_with_stop_on_fail(suite) -> None:
     run = records(3, np.random.default_rng(6), jitter=0.3, cand_wrong=40)
-    keep_going = look(suite, run)  # the suite's default: every critical check gets decided
+    keep_going = look(suite, run, SequentialConfig(stop_on_fail=False))  # decide every check
     assert keep_going.verdicts["quality"] == "fail"
     assert not keep_going.stop
-    config = SequentialConfig(stop_on_fail=True)
+    config = SequentialConfig(stop_on_fail=True)  # the suite's default
+    assert look(suite, run).stop
     now = look(suite, run, config)
     assert now.stop and now.decided and "quality" in now.reason
     early = look(suite, records(2, np.random.default_rng(6), cand_wrong=40), config)
