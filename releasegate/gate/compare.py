@@ -213,15 +213,14 @@ def compare_rounds(
 
 
 def _error_rate(run: RunRecords, workload: str | None, arm: str) -> tuple[int, int]:
-    timings = [r.timing for r in run.requests if r.arm == arm and not r.warmup]
-    timings += [i.timing for i in run.items if i.arm == arm]
-    if workload is not None:
-        timings = [
-            r.timing
-            for r in run.requests
-            if r.arm == arm and not r.warmup and r.workload == workload
-        ]
-        timings += [i.timing for i in run.items if i.arm == arm and i.workload == workload]
+    """Failed and total measured requests (load and eval) of one arm, optionally one workload."""
+    timings = [
+        r.timing
+        for r in [*run.requests, *run.items]
+        if r.arm == arm
+        and not getattr(r, "warmup", False)
+        and (workload is None or r.workload == workload)
+    ]
     return sum(not t.ok for t in timings), len(timings)
 
 
