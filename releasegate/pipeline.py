@@ -44,6 +44,7 @@ def fingerprint(plan: Plan) -> dict:
             "path": str(a.model_path) if a.model_path else None,
             "sha256": environment.file_sha256(a.model_path) if a.model_path else None,
             "params": suite.model(arm).params,
+            "url": suite.endpoint_url(arm) if suite.server.command is None else None,
         }
     server = {"command": suite.server.command, "url": suite.server.url}
     if suite.server.command:

@@ -38,7 +38,7 @@ def _api_key(env_name: str | None) -> str | None:
         return None
     key = os.environ.get(env_name)
     if not key:
-        raise EndpointError(f"environment variable {env_name} (server.api_key_env) is not set")
+        raise EndpointError(f"environment variable {env_name} (api_key_env) is not set")
     return key
 
 
@@ -57,7 +57,6 @@ async def open_endpoints(
     """
     suite = plan.loaded.suite
     spec = suite.server
-    api_key = _api_key(spec.api_key_env)
     async with AsyncExitStack() as stack:
         endpoints: dict[Arm, Endpoint] = {}
         for arm in plan.run_arms:
@@ -93,8 +92,9 @@ async def open_endpoints(
                     )
                 )
             else:
-                assert spec.url is not None
-                base_url = spec.url.rstrip("/")
+                url = suite.endpoint_url(arm)
+                assert url is not None  # guaranteed by the suite's validation
+                base_url = url.rstrip("/")
                 on_event(
                     EventRecord(
                         t=time.time(), arm=arm, event="connected", detail={"base_url": base_url}
@@ -105,7 +105,7 @@ async def open_endpoints(
                 model=model.id,
                 api=model.api,
                 params=model.params,
-                api_key=api_key,
+                api_key=_api_key(suite.api_key_env(arm)),
                 timeout_s=spec.request_timeout_s,
                 max_connections=max(max_concurrency, 1),
             )

@@ -7,8 +7,9 @@ identically for both, eval and load workloads, and the gate policy.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Arm = Literal["candidate", "incumbent"]
 ARMS: tuple[Arm, Arm] = ("candidate", "incumbent")
@@ -23,11 +24,23 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- server
 
 
+def check_http_url(url: str | None) -> str | None:
+    """Accept only absolute http(s) URLs with a host (other schemes can never serve the API)."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
+    return url
+
+
 class ServerSpec(Strict):
-    """How each arm's endpoint comes to be: launched from ``command`` or reached at ``url``.
+    """How each arm's endpoint comes to be: launched from ``command`` or reached at a URL.
 
     ``command`` is an argv list; ``{model_path}``, ``{host}``, ``{port}`` and ``{model_id}``
-    are filled in per arm. No shell is involved.
+    are filled in per arm. No shell is involved. In url mode the URL is ``url`` here (one
+    server for both arms) or each arm's own ``url`` (e.g. one vLLM server per model); an
+    arm's ``url``/``api_key_env`` override the shared ones.
     """
 
     command: list[str] | None = None
@@ -40,10 +53,15 @@ class ServerSpec(Strict):
         default=None, description="Environment variable holding the API key (never stored)."
     )
 
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return check_http_url(value)
+
     @model_validator(mode="after")
-    def _command_xor_url(self) -> ServerSpec:
-        if (self.command is None) == (self.url is None):
-            raise ValueError("give exactly one of 'command' (launch a server) or 'url' (connect)")
+    def _command_or_url(self) -> ServerSpec:
+        if self.command is not None and self.url is not None:
+            raise ValueError("give one of 'command' (launch a server) or 'url' (connect), not both")
         if self.command is not None and not self.command:
             raise ValueError("'command' must not be empty")
         return self
@@ -88,6 +106,20 @@ class ModelSpec(Strict):
         default_factory=list,
         description="Extra server arguments; must match between arms (the recipe is identical).",
     )
+    url: str | None = Field(
+        default=None,
+        description="This arm's own OpenAI-compatible endpoint (url mode; overrides server.url).",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="Environment variable holding this arm's API key (never stored; "
+        "overrides server.api_key_env).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return check_http_url(value)
 
 
 # --------------------------------------------------------------------------- scorers
@@ -329,6 +361,17 @@ class Suite(Strict):
             for arm in ARMS:
                 if getattr(self, arm).source is None:
                     raise ValueError(f"{arm}.source is required when the server is launched")
+                if getattr(self, arm).url is not None:
+                    raise ValueError(
+                        f"{arm}.url is for endpoints you run; server.command launches one"
+                    )
+        else:
+            missing = [arm for arm in ARMS if self.endpoint_url(arm) is None]
+            if missing:
+                raise ValueError(
+                    "give server.command (launch), server.url (one endpoint for both arms) "
+                    f"or a url for each arm; no url for: {', '.join(missing)}"
+                )
         if self.candidate.server_args != self.incumbent.server_args:
             raise ValueError("candidate and incumbent server_args differ: the recipe must match")
         eval_names = {w.name for w in self.eval}
@@ -351,3 +394,11 @@ class Suite(Strict):
     def model(self, arm: Arm) -> ModelSpec:
         """The model spec of one arm."""
         return self.candidate if arm == "candidate" else self.incumbent
+
+    def endpoint_url(self, arm: Arm) -> str | None:
+        """The URL an arm is reached at in url mode (its own, else the shared one)."""
+        return self.model(arm).url or self.server.url
+
+    def api_key_env(self, arm: Arm) -> str | None:
+        """The environment variable holding an arm's API key, if any."""
+        return self.model(arm).api_key_env or self.server.api_key_env

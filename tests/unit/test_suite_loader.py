@@ -107,3 +107,49 @@ def test_validate_command_accepts_the_demo_suites() -> None:
     for name in ("demo.yaml", "demo-aa.yaml"):
         result = CliRunner().invoke(main, ["validate", str(root / name)])
         assert result.exit_code == 0, result.output
+
+
+URL_MODE = """\
+name: own
+server: {health_path: /health}
+candidate: {id: cand, url: "http://127.0.0.1:8001/", api_key_env: CAND_KEY}
+incumbent: {id: inc, url: "http://127.0.0.1:8002"}
+load:
+  - name: l
+    prompts: [hi]
+    requests_per_round: 2
+gate:
+  checks:
+    - {name: t, metric: ttft_p95, margin: 0.2, owner: perf}
+"""
+
+
+def test_each_arm_can_have_its_own_url_and_key() -> None:
+    suite = parse_suite(URL_MODE)
+    assert suite.endpoint_url("candidate") == "http://127.0.0.1:8001/"
+    assert suite.endpoint_url("incumbent") == "http://127.0.0.1:8002"
+    assert suite.api_key_env("candidate") == "CAND_KEY"
+    assert suite.api_key_env("incumbent") is None
+
+
+def test_shared_url_serves_an_arm_without_its_own() -> None:
+    text = URL_MODE.replace("server: {health_path: /health}", "server: {url: 'http://h:1'}")
+    text = text.replace(', url: "http://127.0.0.1:8002"', "")
+    suite = parse_suite(text)
+    assert suite.endpoint_url("incumbent") == "http://h:1"
+
+
+def test_an_arm_without_any_url_is_refused() -> None:
+    found = problems(URL_MODE.replace(', url: "http://127.0.0.1:8002"', ""))
+    assert len(found) == 1 and "no url for: incumbent" in found[0]
+
+
+@pytest.mark.parametrize("url", ["ftp://h/x", "localhost:8000", "http://", "file:///tmp/x"])
+def test_non_http_urls_are_refused(url: str) -> None:
+    found = problems(URL_MODE.replace('"http://127.0.0.1:8001/"', f'"{url}"'))
+    assert len(found) == 1 and "candidate.url" in found[0] and "http" in found[0]
+
+
+def test_arm_url_with_a_launched_server_is_refused() -> None:
+    text = GOOD.replace("candidate: {id: a,", "candidate: {id: a, url: 'http://h:1',")
+    assert any("candidate.url" in p for p in problems(text))
