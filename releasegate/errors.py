@@ -4,6 +4,7 @@
     ├── SuiteError            invalid suite / CLI input                  → exit 2
     ├── EndpointError         a server could not be launched or reached  → exit 4
     │   └── ServerStartError  the server never became healthy
+    ├── ModelFetchError       a model file could not be fetched          → exit 4
     ├── RecordsError          records missing or unreadable              → exit 4
     └── GateError             the gate could not be evaluated            → exit 4
 
@@ -39,6 +40,10 @@ class EndpointError(ReleasegateError):
 
 class ServerStartError(EndpointError):
     """A managed server exited or never became healthy before its deadline."""
+
+
+class ModelFetchError(ReleasegateError):
+    """A model file could not be downloaded (no network, no such package version)."""
 
 
 class RecordsError(ReleasegateError):

