@@ -188,7 +188,9 @@ def ecdf_svg(
 def interval_svg(check: CheckResult, width: int = 170, height: int = 30) -> Markup:
     """A strip showing the check's Δ estimate and CI against 0 and the −margin line.
 
-    The shaded part left of −margin is "worse than allowed". Empty when there is no estimate.
+    Drawn on the oriented Δ scale (worse to the left), so the shaded part left of −margin is
+    "worse than allowed"; its title states the same effect as the table, in the reader's
+    terms. Empty when there is no estimate.
     """
     lo, hi, est = check.ci_low, check.ci_high, check.estimate
     finite = [v for v in (lo, hi, est) if v is not None and math.isfinite(v)]
@@ -204,10 +206,7 @@ def interval_svg(check: CheckResult, width: int = 170, height: int = 30) -> Mark
         return pad_x + (width - 2 * pad_x) * (v - a) / (b - a)
 
     colour = VERDICT_COLOUR.get(check.verdict, "#475569")
-    label = (
-        f"Δ {fmt.effect(est, check.scale)}, CI {fmt.interval(lo, hi, check.scale)}, "
-        f"margin {fmt.margin(check)}"
-    )
+    label = fmt.effect(check).summary
     mid = 12
     out = [
         Markup(
