@@ -38,10 +38,10 @@ _LABELS = {
 }
 VALUE_LABELS = {  # what candidate_value / incumbent_value are (not the effect)
     "quality": "mean score",
-    "peak_rss": "mean peak over rounds",
+    "peak_rss": "mean peak of rounds",
     "error_rate": "failed share",
-    **{m: "mean over rounds" for m in ROUND_VALUES},
-    **{m: f"HD p{round(100 * q)} of all requests (pooled)" for m, (_, q) in TAILS.items()},
+    **{m: "mean of rounds" for m in ROUND_VALUES},
+    **{m: f"pooled p{round(100 * q)}" for m, (_, q) in TAILS.items()},
 }
 
 
@@ -80,13 +80,18 @@ def _pct(x: float) -> str:
         return "NaN"
     if math.isinf(x):
         return "+∞" if x > 0 else "-∞"
-    return f"{100 * x:+.1f}%"
+    return f"{_tenths(x):+.1f}%"
+
+
+def _tenths(x: float) -> float:
+    """100·x rounded to one decimal, without a "-0.0"."""
+    return round(100 * x, 1) + 0.0
 
 
 def _points(x: float) -> str:
     if not math.isfinite(x):
         return f"{_pct(x)} points"
-    return f"{100 * x:+.1f} points"
+    return f"{_tenths(x):+.1f} points"
 
 
 def _rate(x: float) -> str:
@@ -133,5 +138,5 @@ def describe(check: CheckResult) -> Effect:
 
 
 def values_label(check: CheckResult) -> str:
-    """What the plain per-arm values are, e.g. "HD p95 of all requests (pooled)"."""
+    """What the plain per-arm values are, e.g. "pooled p95" (all requests, Harrell–Davis)."""
     return VALUE_LABELS.get(check.metric, "value")
