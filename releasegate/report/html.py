@@ -55,7 +55,7 @@ def _check_view(check: CheckResult) -> dict[str, Any]:
         "c": check,
         "candidate": fmt.value(check.candidate_value, check.unit),
         "incumbent": fmt.value(check.incumbent_value, check.unit),
-        "values": fmt.values_caption(check),
+        "values_label": fmt.values_caption(check),
         "effect": effect.text,
         "ci": effect.interval,
         "ci_kind": fmt.interval_caption(check),

@@ -16,6 +16,7 @@ from releasegate.gate.decide import decide_checks
 from releasegate.gate.effect import describe
 from releasegate.gate.result import CheckResult, ReportInput, Result
 from releasegate.gate.sequential import SequentialConfig, always_valid, fallback_suite
+from releasegate.report import plots
 from releasegate.report.html import render_html
 from releasegate.report.json_out import JsonReporter, result_json_schema
 from releasegate.report.junit import render_junit
@@ -223,3 +224,16 @@ def test_every_report_and_reason_shows_the_same_effect() -> None:
     # no second, contradicting effect: no negative percent for a check that got slower
     row = next(line for line in summary.splitlines() if line.startswith("| ttft"))
     assert not re.search(r"-\d+\.\d%", row.split("|")[6])
+
+
+def test_html_labels_plain_values_and_draws_the_strip_in_the_same_terms() -> None:
+    checks, _ = sequential_like_checks()
+    page = render_html(_input(result_of(checks)))
+    assert "pooled p95" in page and "mean of rounds" in page and "built-in" not in page
+    assert "95% always-valid confidence sequence; tested at α=0.005" in page
+    by_name = {c.name: c for c in checks}
+    for name, zone_at_left in (("ttft", False), ("tput", True)):
+        svg = str(plots.interval_svg(by_name[name]))
+        assert describe(by_name[name]).summary in unescape(svg)
+        x = float(re.search(r'<rect x="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+        assert (x == 0.0) == zone_at_left, name  # latency: worse is right; tok/s: left
