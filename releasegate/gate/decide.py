@@ -57,6 +57,8 @@ def _error_hint(c: Comparison, policy: GatePolicy) -> tuple[int | None, str]:
     errors = round(rate * n)
     if rate > 0 and inc >= rate:
         return None, f"both arms fail alike (incumbent {inc:.2%}): environment?"
+    if rate > c.margin and inc > c.margin:
+        return None, f"both arms above the limit (incumbent {inc:.2%}): environment?"
     if rate > c.margin:
         more = requests_to_fail(errors, n, c.margin, policy.alpha)
         return more, "above the limit, but not significantly"

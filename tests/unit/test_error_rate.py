@@ -217,6 +217,7 @@ def test_error_check_joins_the_holm_family() -> None:
         (30, 30, 400, "inconclusive", "both arms fail alike"),
         (0, 0, 200, "inconclusive", "about 299 requests in total would decide it"),
         (6, 0, 400, "inconclusive", "above the limit, but not significantly"),
+        (40, 25, 400, "inconclusive", "both arms above the limit (incumbent 6.23%)"),
     ],
 )
 def test_error_check_verdicts_and_reasons(
