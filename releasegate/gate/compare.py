@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
+from releasegate.gate.error_rate import compare_errors  # noqa: F401 (moved; re-exported)
 from releasegate.gate.result import Verdict
 from releasegate.records.views import RunRecords
 from releasegate.stats import (
@@ -209,46 +209,6 @@ def compare_rounds(
         scale * float(np.mean(cand)),
         scale * float(np.mean(inc)),
         unit,
-    )
-
-
-def _error_rate(run: RunRecords, workload: str | None, arm: str) -> tuple[int, int]:
-    """Failed and total measured requests (load and eval) of one arm, optionally one workload."""
-    timings = [
-        r.timing
-        for r in [*run.requests, *run.items]
-        if r.arm == arm
-        and not getattr(r, "warmup", False)
-        and (workload is None or r.workload == workload)
-    ]
-    return sum(not t.ok for t in timings), len(timings)
-
-
-def compare_errors(check: CheckSpec, run: RunRecords, confidence: float) -> Comparison:
-    """Share of failed requests: a threshold on what was observed, not a test.
-
-    PASS when the candidate's error rate is at most the margin; FAIL when it is above the
-    margin while the incumbent's is not; INCONCLUSIVE when both are above it (the
-    environment, not the candidate, is failing) or nothing was sent. The interval is
-    Clopper–Pearson on the candidate's rate, for information.
-    """
-    (ce, cn), (ie, in_) = (_error_rate(run, check.workload, a) for a in ("candidate", "incumbent"))
-    if cn == 0 or in_ == 0:
-        return Comparison(
-            check, None, "difference", check.margin, None, None, "errors", "no requests were sent"
-        )
-    c_rate, i_rate = ce / cn, ie / in_
-    ci = sps.binomtest(ce, cn).proportion_ci(confidence_level=2 * confidence - 1)
-    est = Estimate(-c_rate, -ci.high, -ci.low, 1.0, cn, "observed error rate vs threshold")
-    if c_rate <= check.margin:
-        verdict: Verdict = "pass"
-    elif i_rate <= check.margin:
-        verdict = "fail"
-    else:
-        verdict = "inconclusive"
-    note = f"candidate {ce}/{cn} failed, incumbent {ie}/{in_}"
-    return Comparison(
-        check, est, "difference", check.margin, c_rate, i_rate, "error rate", note, verdict
     )
 
 

@@ -5,6 +5,11 @@
 - A check FAILs when the candidate is significantly worse — Holm-adjusted one-sided p-value
   below ``gate.alpha`` across all checks of the run — **and** the estimate is beyond −margin.
 - Otherwise it is INCONCLUSIVE, with a rough count of units that would decide it.
+- The request-error check is tested the same way (:mod:`releasegate.gate.error_rate`): its
+  p-value (candidate's rate above the limit and above the incumbent) joins the Holm family.
+
+Reasons state the effect in the reader's terms with :func:`releasegate.gate.effect.describe`,
+the same text every report shows.
 
 Overall: FAIL if any critical check fails; PASS only if every critical check passes;
 INCONCLUSIVE otherwise. Advisory checks are reported and never gate.
@@ -15,15 +20,19 @@ from __future__ import annotations
 import math
 
 from releasegate.gate.compare import Comparison
+from releasegate.gate.effect import describe
 from releasegate.gate.result import CheckResult, Recommendation, Verdict
 from releasegate.stats import decide, holm_adjusted, units_to_decide
+from releasegate.stats.rates import requests_to_fail, requests_to_pass
 from releasegate.suite import Suite
+from releasegate.suite.models import GatePolicy
 
 UNITS = {
     "quality": "items",
     "peak_rss": "rounds",
     "output_tokens_per_s": "rounds",
     "requests_per_s": "rounds",
+    "error_rate": "requests",
 }
 
 
@@ -31,61 +40,62 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _describe_change(c: Comparison) -> str:
-    if c.candidate_value is None or c.incumbent_value is None:
-        return ""
-    if c.scale == "difference":
-        return (
-            f"candidate {c.candidate_value:.3f} vs incumbent {c.incumbent_value:.3f} "
-            f"({c.candidate_value - c.incumbent_value:+.3f})"
-        )
-    rel = c.candidate_value / c.incumbent_value - 1 if c.incumbent_value else float("nan")
-    return (
-        f"candidate {c.candidate_value:.4g} {c.unit} vs incumbent "
-        f"{c.incumbent_value:.4g} {c.unit} ({rel:+.1%})"
-    )
+def interval_kind(method: str, confidence: float) -> str:
+    """What an estimate's [ci_low, ci_high] is, from its method."""
+    level = f"{100 * confidence:g}%"
+    if "confidence sequence" in method:
+        return f"{level} always-valid confidence sequence"
+    if "Clopper" in method:
+        return f"one-sided {level} Clopper–Pearson bounds"
+    return f"one-sided {level} bounds"
 
 
-def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | None) -> str:
-    check = c.check
+def _error_hint(c: Comparison, policy: GatePolicy) -> tuple[int | None, str]:
+    """(requests in total that would decide it, why it is open) for an open error check."""
+    assert c.estimate is not None and c.candidate_value is not None
+    n, rate, inc = c.estimate.n, c.candidate_value, c.incumbent_value or 0.0
+    errors = round(rate * n)
+    if rate > 0 and inc >= rate:
+        return None, f"both arms fail alike (incumbent {inc:.2%}): environment?"
+    if rate > c.margin and inc > c.margin:
+        return None, f"both arms above the limit (incumbent {inc:.2%}): environment?"
+    if rate > c.margin:
+        more = requests_to_fail(errors, n, c.margin, policy.alpha)
+        return more, "above the limit, but not significantly"
+    more = requests_to_pass(errors, n, c.margin, policy.pass_confidence)
+    return more, "too few requests to show it is within the limit"
+
+
+def _reason(r: CheckResult, c: Comparison, more: int | None, why: str = "") -> str:
     if c.estimate is None:
         return f"no data: {c.note}"
-    if c.verdict is not None and c.check.metric != "error_rate":
-        return f"{_describe_change(c)}; {c.note}"
-    if c.check.metric == "error_rate":
-        limit = f"limit {c.check.margin:.1%}"
-        return {
-            "pass": f"{c.note}: within {limit}",
-            "fail": f"{c.note}: candidate above {limit}, incumbent within it",
-            "inconclusive": f"{c.note}: both arms above {limit} (environment?)",
-        }[verdict]
-    est = c.estimate
-    if c.scale == "difference":
-        bound = f"lower bound {est.ci_low:+.3f} vs margin −{check.margin:g}"
-    else:
-        # Δ is a log-ratio oriented so that negative = worse; the worst plausible relative
-        # worsening is exp(−ci_low) − 1 (+23 % slower, or the incumbent 23 % ahead).
-        bound = (
-            f"worst plausible worsening {math.expm1(-est.ci_low):+.1%}"
-            if math.isfinite(est.ci_low)
-            else "interval unbounded"
-        )
-        bound += f" vs margin {check.margin:.0%}"
-    change = _describe_change(c)
-    if verdict == "pass":
-        return f"{change}; {bound}: within margin"
-    if verdict == "fail":
-        return f"{change}; significantly worse (adjusted p={p_adj:.2g}) and beyond margin"
-    unit = UNITS.get(check.metric, "rounds")
+    effect = describe(r).summary
+    if c.verdict is not None:
+        return f"{effect}; {c.note}"
+    prefix = f"{c.note}: " if r.metric == "error_rate" and c.note else ""
+    p = f"adjusted p={r.p_value:.2g} < α={r.alpha:g}" if r.p_value is not None else ""
+    if r.verdict == "pass":
+        return f"{prefix}{effect}: within margin"
+    if r.verdict == "fail":
+        if r.metric == "error_rate":
+            return f"{prefix}{effect}: above the limit and above the incumbent ({p})"
+        return f"{prefix}{effect}: significantly worse ({p}) and beyond margin"
+    unit = UNITS.get(r.metric, "rounds")
     hint = f"; about {more} {unit} in total would decide it" if more else ""
-    return f"{change}; {bound}: cannot tell yet{hint}"
+    return f"{prefix}{effect}: {why or 'cannot tell yet'}{hint}"
 
 
 def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResult]:
-    """Per-check verdicts with Holm control of false FAILs across all checks."""
+    """Per-check verdicts with Holm control of false FAILs across all checks.
+
+    ``suite.gate.alpha`` is the family-wise α actually spent (sequential looks and their
+    fallback pass a suite carrying their share); each result records it with its p-value,
+    and the confidence and kind of its interval.
+    """
     policy = suite.gate
-    # Holm's family: the tested checks. Threshold checks (verdict set, e.g. request errors)
-    # and checks without data take no part, so they do not dilute the others' α.
+    # Holm's family: every tested check, the request-error check included. Checks whose
+    # verdict is preset (e.g. performance against a mismatched baseline) or that have no
+    # data take no part, so they do not dilute the others' α.
     tested = [i for i, c in enumerate(comparisons) if c.estimate is not None and c.verdict is None]
     adjusted = holm_adjusted([comparisons[i].estimate.p_worse for i in tested]) if tested else []
     p_adj = [1.0] * len(comparisons)
@@ -94,40 +104,42 @@ def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResu
     results = []
     for c, p in zip(comparisons, p_adj, strict=True):
         check, est = c.check, c.estimate
+        more, why = None, ""
         if est is None or c.verdict is not None:
             verdict: Verdict = c.verdict or "inconclusive"
-            more = None
         else:
             verdict = decide(est, c.margin, fail_rejected=p < policy.alpha)
-            more = (
-                units_to_decide(est, c.margin, policy.pass_confidence)
-                if verdict == "inconclusive"
-                else None
-            )
-        results.append(
-            CheckResult(
-                name=check.name,
-                metric=check.metric,
-                workload=check.workload,
-                severity=check.severity,
-                owner=check.owner,
-                verdict=verdict,
-                estimate=_finite(est.estimate) if est else None,
-                ci_low=_finite(est.ci_low) if est else None,
-                ci_high=_finite(est.ci_high) if est else None,
-                margin=c.margin,
-                margin_input=check.margin,
-                scale=c.scale,  # type: ignore[arg-type]
-                n=est.n if est else 0,
-                p_value=p if est and c.verdict is None else None,
-                candidate_value=c.candidate_value,
-                incumbent_value=c.incumbent_value,
-                unit=c.unit,
-                method=est.method if est else "",
-                reason=_reason(c, verdict, p, more),
-                more_needed=more,
-            )
+            if verdict == "inconclusive" and check.metric == "error_rate":
+                more, why = _error_hint(c, policy)
+            elif verdict == "inconclusive":
+                more = units_to_decide(est, c.margin, policy.pass_confidence)
+        tested_here = est is not None and c.verdict is None
+        result = CheckResult(
+            name=check.name,
+            metric=check.metric,
+            workload=check.workload,
+            severity=check.severity,
+            owner=check.owner,
+            verdict=verdict,
+            estimate=_finite(est.estimate) if est else None,
+            ci_low=_finite(est.ci_low) if est else None,
+            ci_high=_finite(est.ci_high) if est else None,
+            margin=c.margin,
+            margin_input=check.margin,
+            scale=c.scale,  # type: ignore[arg-type]
+            n=est.n if est else 0,
+            p_value=p if tested_here else None,
+            alpha=policy.alpha if tested_here else None,
+            confidence=policy.pass_confidence if est else None,
+            interval=interval_kind(est.method, policy.pass_confidence) if est else "",
+            candidate_value=c.candidate_value,
+            incumbent_value=c.incumbent_value,
+            unit=c.unit,
+            method=est.method if est else "",
+            more_needed=more,
         )
+        result.reason = _reason(result, c, more, why)
+        results.append(result)
     return results
 
 

@@ -25,9 +25,15 @@ class CheckResult(_Model):
     """One check, candidate vs incumbent.
 
     ``estimate``/``ci_low``/``ci_high`` are the oriented effect Δ (negative = candidate
-    worse): a difference of scores for quality, a log-ratio for performance metrics.
-    ``margin`` is on the same scale (quality: absolute; performance: log(1 + margin)).
-    ``candidate_value``/``incumbent_value`` are the plain values in ``unit`` for people.
+    worse): a difference of scores for quality, a log-ratio for performance metrics
+    (log(incumbent/candidate) for latency and memory, log(candidate/incumbent) for
+    throughput), minus the candidate's failure rate for request errors. ``margin`` is on the
+    same scale (quality: absolute; performance: log(1 + margin); errors: the rate limit).
+    ``interval`` says what the bounds are and ``confidence`` their one-sided level; ``alpha``
+    is the level the Holm-adjusted ``p_value`` was compared with (in sequential runs a share
+    of the suite's α). Reports show the effect in the reader's terms with
+    :func:`releasegate.gate.effect.describe`. ``candidate_value``/``incumbent_value`` are
+    plain per-arm values in ``unit`` (pooled quantiles, means), not the effect.
     """
 
     name: str
@@ -46,6 +52,20 @@ class CheckResult(_Model):
     p_value: float | None = Field(
         default=None, description="One-sided p-value that the candidate is worse (Holm-adjusted)."
     )
+    alpha: float | None = Field(
+        default=None,
+        description="The family-wise α the Holm-adjusted p_value was compared with "
+        "(sequential runs: the looks' or the fixed-n fallback's share of gate.alpha).",
+    )
+    confidence: float | None = Field(
+        default=None,
+        description="One-sided confidence of each bound (ci_low, ci_high) at least.",
+    )
+    interval: str = Field(
+        default="",
+        description="What [ci_low, ci_high] is, e.g. 'one-sided 95% bounds' or "
+        "'95% always-valid confidence sequence'.",
+    )
     candidate_value: float | None = None
     incumbent_value: float | None = None
     unit: str = ""
@@ -54,13 +74,6 @@ class CheckResult(_Model):
     more_needed: int | None = Field(
         default=None, description="Rough total n that would decide an inconclusive check."
     )
-
-    @property
-    def relative_change(self) -> float | None:
-        """Candidate/incumbent − 1 in plain values (positive = larger)."""
-        if self.candidate_value is None or not self.incumbent_value:
-            return None
-        return self.candidate_value / self.incumbent_value - 1.0
 
 
 class Recommendation(_Model):
@@ -113,7 +126,10 @@ class Result(_Model):
     harness: dict[str, float] = Field(
         default_factory=dict, description="releasegate's own peak RSS (MB) and CPU seconds."
     )
-    alpha: float
+    alpha: float = Field(
+        description="The suite's family-wise false-FAIL rate; each check records the α it was "
+        "tested at (sequential runs split this one between looks and fallback)."
+    )
     pass_confidence: float
 
 

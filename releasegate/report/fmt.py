@@ -1,7 +1,7 @@
 """Number and time formatting shared by the reporters (presentation only, no statistics).
 
-Effects on the ``log-ratio`` scale are shown as the equivalent percent change
-(``exp(Δ) − 1``) because that is what people read; ``difference`` effects are shown as is.
+A check's effect is shown only through :func:`effect` (the candidate's change in the
+reader's terms, its interval and the allowed change), never recomputed here.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+from releasegate.gate.effect import Effect, describe, values_label
 from releasegate.gate.result import CheckResult
 
 DASH = "—"
@@ -63,31 +64,23 @@ def value(x: float | None, unit: str) -> str:
     return f"{text} {unit}" if unit and _finite(x) else text
 
 
-def effect(x: float | None, scale: str) -> str:
-    """An oriented effect Δ: a signed number, or a percent for the log-ratio scale."""
-    if scale == "log-ratio" and _finite(x):
-        assert x is not None
-        return pct(math.expm1(x))
-    return signed(x)
+def effect(check: CheckResult) -> Effect:
+    """The check's effect, interval and allowed change in the reader's terms (one place:
+    :func:`releasegate.gate.effect.describe`, which the gate's reasons use too)."""
+    return describe(check)
 
 
-def interval(lo: float | None, hi: float | None, scale: str) -> str:
-    """A confidence interval ``[lo, hi]`` on the effect's display scale."""
-    if lo is None and hi is None:
-        return DASH
-    return f"[{effect(lo, scale)}, {effect(hi, scale)}]"
+def values_caption(check: CheckResult) -> str:
+    """What the plain per-arm values are (they are not the effect)."""
+    return values_label(check)
 
 
-def margin(check: CheckResult) -> str:
-    """The non-inferiority margin as written in the suite (a percent for performance)."""
-    if check.scale == "log-ratio":
-        return pct(check.margin_input, signed_=False)
-    return num(check.margin_input)
-
-
-def relative(check: CheckResult) -> str:
-    """Candidate/incumbent − 1 of the plain values, as a percent."""
-    return pct(check.relative_change)
+def interval_caption(check: CheckResult) -> str:
+    """The interval's kind and the α the check was tested at, e.g. for a table's sub-line."""
+    parts = [check.interval] if check.interval else []
+    if check.alpha is not None:
+        parts.append(f"tested at α={check.alpha:g}")
+    return "; ".join(parts)
 
 
 def timestamp(t: float | None) -> str:

@@ -50,14 +50,16 @@ def _environment() -> jinja2.Environment:
 
 
 def _check_view(check: CheckResult) -> dict[str, Any]:
+    effect = fmt.effect(check)
     return {
         "c": check,
         "candidate": fmt.value(check.candidate_value, check.unit),
         "incumbent": fmt.value(check.incumbent_value, check.unit),
-        "change": fmt.relative(check),
-        "effect": fmt.effect(check.estimate, check.scale),
-        "ci": fmt.interval(check.ci_low, check.ci_high, check.scale),
-        "margin": fmt.margin(check),
+        "values_label": fmt.values_caption(check),
+        "effect": effect.text,
+        "ci": effect.interval,
+        "ci_kind": fmt.interval_caption(check),
+        "margin": effect.margin,
         "p": fmt.pvalue(check.p_value),
         "plot": plots.interval_svg(check),
     }

@@ -9,8 +9,9 @@ Mapping (chosen so that exactly the checks that block the release show as failed
 - advisory ``fail``/``inconclusive`` → ``<skipped>`` with an ``advisory …`` message, so it is
   visible but does not turn the CI test view red; advisory checks never block the gate.
 
-Each element's message carries the Δ estimate, its CI and the margin; the text holds the
-reason. The suite carries the verdict and the recommended action as ``<properties>``; each
+Each element's message carries the change in the reader's terms, its interval and the
+allowed change (:func:`releasegate.report.fmt.effect`, as in every report); the text holds
+the reason. The suite carries the verdict and the recommended action as ``<properties>``; each
 test case carries its check's numbers as ``<properties>`` too.
 """
 
@@ -33,11 +34,12 @@ def _x(text: object) -> str:
 
 
 def _numbers(check: CheckResult) -> str:
+    effect = fmt.effect(check)
+    alpha = f" (α={check.alpha:g})" if check.alpha is not None else ""
+    kind = f" ({check.interval})" if check.interval else ""
     return (
-        f"estimate {fmt.effect(check.estimate, check.scale)}, "
-        f"CI {fmt.interval(check.ci_low, check.ci_high, check.scale)}, "
-        f"margin {fmt.margin(check)} ({check.scale}), n={check.n}, "
-        f"p={fmt.pvalue(check.p_value)}"
+        f"change {effect.text}, interval {effect.interval}{kind}, "
+        f"allowed {effect.margin}, n={check.n}, p={fmt.pvalue(check.p_value)}{alpha}"
     )
 
 
@@ -47,8 +49,8 @@ def _details(check: CheckResult) -> str:
         f"metric: {check.metric}" + (f" (workload {check.workload})" if check.workload else ""),
         f"severity: {check.severity}; owner: {check.owner}",
         f"candidate: {fmt.value(check.candidate_value, check.unit)}; "
-        f"incumbent: {fmt.value(check.incumbent_value, check.unit)}; "
-        f"change: {fmt.relative(check)}",
+        f"incumbent: {fmt.value(check.incumbent_value, check.unit)} "
+        f"({fmt.values_caption(check)})",
         _numbers(check),
     ]
     if check.reason:
@@ -82,6 +84,9 @@ def _testcase(suite_el: ET.Element, classname: str, check: CheckResult) -> str |
             "scale": check.scale,
             "n": check.n,
             "p_value": check.p_value,
+            "alpha": check.alpha,
+            "confidence": check.confidence,
+            "interval": check.interval,
         },
     )
     message = f"{check.verdict}: {_numbers(check)}"

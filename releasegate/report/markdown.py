@@ -28,10 +28,15 @@ def md_escape(text: object) -> str:
 
 
 def _effect_cell(check: CheckResult) -> str:
-    if check.estimate is None:
+    effect = fmt.effect(check)
+    if effect.value is None:
         return fmt.DASH
-    ci = fmt.interval(check.ci_low, check.ci_high, check.scale)
-    return md_escape(f"{fmt.effect(check.estimate, check.scale)} {ci}")
+    return md_escape(f"{effect.text} {effect.interval}")
+
+
+def _value_cell(value: float | None, check: CheckResult) -> str:
+    text = fmt.value(value, check.unit)
+    return md_escape(f"{text} ({fmt.values_caption(check)})" if value is not None else text)
 
 
 def _check_row(check: CheckResult) -> str:
@@ -43,11 +48,10 @@ def _check_row(check: CheckResult) -> str:
         name,
         md_escape(check.metric),
         check.severity,
-        md_escape(fmt.value(check.candidate_value, check.unit)),
-        md_escape(fmt.value(check.incumbent_value, check.unit)),
-        md_escape(fmt.relative(check)),
+        _value_cell(check.candidate_value, check),
+        _value_cell(check.incumbent_value, check),
         _effect_cell(check),
-        md_escape(fmt.margin(check)),
+        md_escape(fmt.effect(check).margin),
         f"**{check.verdict.upper()}**",
         md_escape(check.reason) + more,
     ]
@@ -80,9 +84,8 @@ def render_summary(data: ReportInput) -> str:
         "Severity",
         "Candidate",
         "Incumbent",
-        "Change",
-        "Δ [CI]",
-        "Margin",
+        "Change [interval]",
+        "Allowed",
         "Verdict",
         "Reason",
     )

@@ -186,59 +186,62 @@ def ecdf_svg(
 
 
 def interval_svg(check: CheckResult, width: int = 170, height: int = 30) -> Markup:
-    """A strip showing the check's Δ estimate and CI against 0 and the −margin line.
+    """A strip of the check's change and interval against no change (0) and the allowed change.
 
-    The shaded part left of −margin is "worse than allowed". Empty when there is no estimate.
+    Drawn in the reader's terms of :func:`releasegate.report.fmt.effect`, the numbers the
+    table shows: the shaded side of the allowed-change line is "worse than allowed" (right
+    for latency, memory and errors; left for throughput and quality). An unbounded interval
+    end runs to the edge. Empty when there is no estimate.
     """
-    lo, hi, est = check.ci_low, check.ci_high, check.estimate
-    finite = [v for v in (lo, hi, est) if v is not None and math.isfinite(v)]
-    if not finite:
+    effect = fmt.effect(check)
+    if effect.value is None or not math.isfinite(effect.value):
         return Markup("")
-    neg_margin = -abs(check.margin)
-    a, b = min([*finite, neg_margin, 0.0]), max([*finite, neg_margin, 0.0])
+    ends = [v for v in (effect.low, effect.high) if v is not None and math.isfinite(v)]
+    a = min([*ends, effect.value, effect.limit, 0.0])
+    b = max([*ends, effect.value, effect.limit, 0.0])
     pad = (b - a) * 0.08 or 1e-9
     a, b = a - pad, b + pad
     pad_x = 4
 
-    def sx(v: float) -> float:
+    def sx(v: float | None) -> float:
+        v = a if v is None or v < a else b if v > b else v
         return pad_x + (width - 2 * pad_x) * (v - a) / (b - a)
 
     colour = VERDICT_COLOUR.get(check.verdict, "#475569")
-    label = (
-        f"Δ {fmt.effect(est, check.scale)}, CI {fmt.interval(lo, hi, check.scale)}, "
-        f"margin {fmt.margin(check)}"
-    )
+    limit_x = sx(effect.limit)
+    zone_x, zone_w = (limit_x, width - limit_x) if effect.higher_is_worse else (0.0, limit_x)
     mid = 12
     out = [
         Markup(
             '<svg class="interval" viewBox="0 0 {w} {h}" width="{w}" height="{h}" '
             'role="img" aria-label="{t}"><title>{t}</title>'
-        ).format(w=width, h=height, t=label),
-        Markup('<rect x="0" y="2" width="{w}" height="20" class="worse-zone"/>').format(
-            w=_f(sx(neg_margin))
+        ).format(w=width, h=height, t=effect.summary),
+        Markup('<rect x="{x}" y="2" width="{w}" height="20" class="worse-zone"/>').format(
+            x=_f(zone_x), w=_f(zone_w)
         ),
         Markup(
             '<line x1="{x}" x2="{x}" y1="2" y2="22" class="margin-line"/>'
-            '<text x="{x}" y="{ty}" text-anchor="middle" class="tick-sm">-m</text>'
-        ).format(x=_f(sx(neg_margin)), ty=height - 1),
+            '<text x="{x}" y="{ty}" text-anchor="middle" class="tick-sm">{m}</text>'
+        ).format(x=_f(limit_x), ty=height - 1, m=effect.margin),
         Markup(
             '<line x1="{x}" x2="{x}" y1="2" y2="22" class="zero-line"/>'
             '<text x="{x}" y="{ty}" text-anchor="middle" class="tick-sm">0</text>'
         ).format(x=_f(sx(0.0)), ty=height - 1),
+        Markup(
+            '<line x1="{a}" x2="{b}" y1="{y}" y2="{y}" stroke="{c}" stroke-width="3"/>'
+            '<line x1="{a}" x2="{a}" y1="{y0}" y2="{y1}" stroke="{c}" stroke-width="2"/>'
+            '<line x1="{b}" x2="{b}" y1="{y0}" y2="{y1}" stroke="{c}" stroke-width="2"/>'
+        ).format(
+            a=_f(sx(effect.low)),
+            b=_f(sx(effect.high)),
+            y=mid,
+            y0=mid - 5,
+            y1=mid + 5,
+            c=colour,
+        ),
+        Markup('<circle cx="{x}" cy="{y}" r="3.5" fill="{c}"/>').format(
+            x=_f(sx(effect.value)), y=mid, c=colour
+        ),
+        Markup("</svg>"),
     ]
-    if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
-        out.append(
-            Markup(
-                '<line x1="{a}" x2="{b}" y1="{y}" y2="{y}" stroke="{c}" stroke-width="3"/>'
-                '<line x1="{a}" x2="{a}" y1="{y0}" y2="{y1}" stroke="{c}" stroke-width="2"/>'
-                '<line x1="{b}" x2="{b}" y1="{y0}" y2="{y1}" stroke="{c}" stroke-width="2"/>'
-            ).format(a=_f(sx(lo)), b=_f(sx(hi)), y=mid, y0=mid - 5, y1=mid + 5, c=colour)
-        )
-    if est is not None and math.isfinite(est):
-        out.append(
-            Markup('<circle cx="{x}" cy="{y}" r="3.5" fill="{c}"/>').format(
-                x=_f(sx(est)), y=mid, c=colour
-            )
-        )
-    out.append(Markup("</svg>"))
     return Markup("").join(out)

@@ -80,7 +80,9 @@ def test_verdict_banner_checks_and_environment() -> None:
     rows = re.findall(r'<tr class="check" id="check-\d+">', page)
     assert len(rows) == len(data.result.checks)
     assert "n ≈ 480" in page  # more needed
-    assert "+30.0%" in page and "[-31.0%, -15.3%]" in page  # relative change and CI
+    # one effect in the reader's terms (30 % slower), its interval and the allowed change
+    assert "+30.0% TTFT p95 (slower)" in page and "[+18.0%, +45.0%]" in page
+    assert "≤ +10.0%" in page and "-23.1%" not in page
     assert "--ctx-size" in page and "b4567" in page and "ab" * 32 in page
     assert "12m 5s" in page
 

@@ -44,8 +44,8 @@ def test_failure_and_error_messages_carry_the_numbers() -> None:
     failure = by_name["ttft p95"].find("failure")
     assert failure is not None and failure.get("type") == "regression"
     message = failure.get("message") or ""
-    assert "estimate -23.1%" in message and "CI [-31.0%, -15.3%]" in message
-    assert "margin 10.0%" in message
+    assert "change +30.0% TTFT p95 (slower)" in message
+    assert "interval [+18.0%, +45.0%]" in message and "allowed ≤ +10.0%" in message
     assert "reason: candidate TTFT p95 is 30% slower" in (failure.text or "")
     error = by_name["e2e p50"].find("error")
     assert error is not None and error.get("type") == "inconclusive"
