@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 
 from releasegate.gate.compare import Comparison
+from releasegate.gate.hints import units_hint
 from releasegate.gate.result import CheckResult, Recommendation, Verdict
-from releasegate.stats import decide, holm_adjusted, units_to_decide
+from releasegate.stats import decide, holm_adjusted
 from releasegate.suite import Suite
 
 UNITS = {
@@ -100,7 +101,9 @@ def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResu
         else:
             verdict = decide(est, c.margin, fail_rejected=p < policy.alpha)
             more = (
-                units_to_decide(est, c.margin, policy.pass_confidence)
+                units_hint(
+                    est, c.margin, policy.pass_confidence, policy.alpha / len(tested), c.units_run
+                )
                 if verdict == "inconclusive"
                 else None
             )
