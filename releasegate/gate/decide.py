@@ -73,6 +73,8 @@ def _reason(c: Comparison, verdict: Verdict, p_adj: float | None, more: int | No
         )
         bound += f" vs margin {check.margin:.0%}"
     change = _describe_change(c)
+    if c.note:  # e.g. round pairs dropped or floored
+        change = f"{change}; {c.note}"
     if verdict == "pass":
         return f"{change}; {bound}: within margin"
     if verdict == "fail":

@@ -350,12 +350,15 @@ def look(
     critical_failed = [c.name for c in checks if c.severity == "critical" and c.verdict == "fail"]
     open_ = [n for n in capped if by_name[n].verdict == "inconclusive"]
     # Pairs *run*, not pairs with data: a dead candidate yields no complete pair, yet its
-    # failed requests (the request-error check) must be able to stop the run.
+    # failed requests (the request-error check) must be able to stop the run. A failed
+    # critical check stops once min_pairs pairs of any workload ran; deciding the load
+    # checks needs min_pairs of each.
     pairs = min(ran.values(), default=0)
-    if ran and pairs < config.min_pairs:
-        stop, decided, reason = False, False, f"fewer than {config.min_pairs} round pairs"
-    elif config.stop_on_fail and critical_failed:
+    early = bool(ran) and len(run.rounds.ran()) < config.min_pairs
+    if config.stop_on_fail and critical_failed and not early:
         stop, decided, reason = True, True, f"critical check failed: {', '.join(critical_failed)}"
+    elif ran and pairs < config.min_pairs:
+        stop, decided, reason = False, False, f"fewer than {config.min_pairs} round pairs"
     elif not open_:
         stop, decided = True, True
         reason = "every critical load check is decided" if ran else "no critical load checks"

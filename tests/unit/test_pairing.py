@@ -255,6 +255,17 @@ def test_a_dead_candidate_stops_the_run_once_min_pairs_have_run(suite) -> None:
     assert not off.stop
 
 
+def test_a_failed_check_stops_even_before_a_later_workloads_rounds() -> None:
+    text = SUITE.replace(
+        "rounds: 10}", "rounds: 10}\n  - {name: b, prompts: [hi], requests_per_round: 2, rounds: 5}"
+    ).replace("owner: perf}", "owner: perf, workload: b}")
+    two = parse_suite(text)
+    run = run_of(3, dead={("candidate", r) for r in range(3)})  # workload l only, so far
+    now = look(two, run)
+    assert now.pairs == 0  # no pair of b ran yet: its checks cannot be decided
+    assert now.stop and now.decided and "request-errors" in now.reason
+
+
 def test_sequential_pairs_match_the_fixed_n_pairs(suite, checks) -> None:
     run = run_of(drop={("incumbent", 2)}, dead={("candidate", 5)})
     fixed = {c.check.name: c for c in compare_all(suite, run)}
@@ -264,5 +275,7 @@ def test_sequential_pairs_match_the_fixed_n_pairs(suite, checks) -> None:
         assert (cand, inc) == pytest.approx(
             (fixed[name].candidate_value, fixed[name].incumbent_value)
         ), name
-    found = decide_checks(suite, compare_all(suite, run))
-    assert {c.name: c.n for c in found}["tput"] == 9  # round 2 dropped, round 5 floored
+    found = {c.name: c for c in decide_checks(suite, compare_all(suite, run))}
+    assert found["tput"].n == 9  # round 2 never ran as a pair, round 5 floored
+    assert "dead candidate round(s) counted at 1% of the incumbent: l#5" in found["tput"].reason
+    assert "l#5" in found["ttft"].reason  # left out of the tail pairs, and said so
