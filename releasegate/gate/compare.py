@@ -2,19 +2,23 @@
 
 Orientation follows :mod:`releasegate.stats`: Δ < 0 means the candidate is worse. Quality is
 a difference of mean scores over items paired by id; latency tails a log-ratio of
-Harrell–Davis quantiles with a bootstrap over paired rounds; throughput and peak memory a
-mean log-ratio over paired rounds.
+Harrell–Davis quantiles over paired rounds; throughput and peak memory a mean log-ratio over
+paired rounds. Load rounds are paired by (workload, round), with the rules for zero ITL gaps
+and dead rounds of :mod:`releasegate.records.paired` — the same view the sequential looks
+read (:func:`tail_pairs`, :func:`value_pairs`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from releasegate.gate.error_rate import compare_errors  # noqa: F401 (moved; re-exported)
 from releasegate.gate.result import Verdict
+from releasegate.records.paired import TailPairs, ValuePairs
 from releasegate.records.views import RunRecords
 from releasegate.stats import (
     Estimate,
@@ -27,11 +31,11 @@ from releasegate.stats import (
 from releasegate.stats.estimate import t_estimate
 from releasegate.suite import CheckSpec, Suite
 
-TAILS = {
-    "ttft_p95": ("ttft_s", 0.95),
-    "ttft_p99": ("ttft_s", 0.99),
-    "e2e_p95": ("e2e_s", 0.95),
-    "e2e_p99": ("e2e_s", 0.99),
+TAILS = {  # metric → (sample column of records.paired, quantile)
+    "ttft_p95": ("ttft", 0.95),
+    "ttft_p99": ("ttft", 0.99),
+    "e2e_p95": ("e2e", 0.95),
+    "e2e_p99": ("e2e", 0.99),
     "itl_p95": ("itl", 0.95),
 }
 MEMORY_SE_FLOOR = 0.005  # log-ratio: 0.5 % when no calibration is known
@@ -64,6 +68,7 @@ class Comparison:
     unit: str
     note: str = ""
     verdict: Verdict | None = None  # set by threshold checks that are not tested
+    units_run: int | None = None  # items or round pairs run for this check (est.n may be fewer)
 
 
 def _workloads(check: CheckSpec) -> list[str] | None:
@@ -117,24 +122,47 @@ def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Com
     groups = [clusters.get(k, f"{k[0]}/item/{k[1]}") for k in keys] if clusters else None
     est = (paired_binary if binary else paired_numeric)(cand, inc, confidence, groups)
     return Comparison(
-        check, est, "difference", check.margin, float(cand.mean()), float(inc.mean()), "score"
+        check,
+        est,
+        "difference",
+        check.margin,
+        float(cand.mean()),
+        float(inc.mean()),
+        "score",
+        units_run=len(keys),
     )
 
 
+def tail_pairs(check: CheckSpec, run: RunRecords, order: Sequence[str] = ()) -> TailPairs:
+    """The paired round samples a tail check compares (both the fixed-n and sequential gate)."""
+    return run.rounds.tail_pairs(TAILS[check.metric][0], check.workload, order)
+
+
+def value_pairs(check: CheckSpec, run: RunRecords, order: Sequence[str] = ()) -> ValuePairs:
+    """The paired round values a throughput or peak-memory check compares (both gates)."""
+    return run.rounds.value_pairs(check.metric, check.workload, order)
+
+
+def tail_values(pairs: TailPairs, q: float) -> tuple[float, float]:
+    """The arms' HD ``q``-quantiles (ms) over the paired rounds' pooled samples."""
+    c, i = (np.concatenate(arm) for arm in (pairs.candidate, pairs.incumbent))
+    return 1000 * harrell_davis(c, q), 1000 * harrell_davis(i, q)
+
+
 def compare_tail(
-    check: CheckSpec, run: RunRecords, confidence: float, n_boot: int, seed: int
+    check: CheckSpec,
+    run: RunRecords,
+    confidence: float,
+    n_boot: int,
+    seed: int,
+    order: Sequence[str] = (),
 ) -> Comparison:
-    """Tail latency: log-ratio of HD quantiles, bootstrap over paired rounds."""
-    column, q = TAILS[check.metric]
-    rounds = {}
-    for arm in ("candidate", "incumbent"):
-        if column == "itl":
-            rounds[arm] = run.itl_per_round(_workloads(check), arm)
-        else:
-            rounds[arm] = run.per_round(column, _workloads(check), arm)
-    pairs = min(len(rounds["candidate"]), len(rounds["incumbent"]))
+    """Tail latency: log-ratio of HD quantiles over round pairs keyed by (workload, round)."""
+    q = TAILS[check.metric][1]
+    pairs = tail_pairs(check, run, order)
     margin = math.log1p(check.margin)
-    if pairs == 0:
+    ran = len(pairs.keys) + len(pairs.skipped)
+    if not pairs.keys:
         return Comparison(
             check,
             None,
@@ -143,20 +171,20 @@ def compare_tail(
             None,
             None,
             "ms",
-            "no successful measured requests on one arm",
+            "no round pair with successful measured requests on both arms",
+            units_run=ran,
         )
-    cand, inc = rounds["candidate"][:pairs], rounds["incumbent"][:pairs]
     est = tail_ratio(
-        cand,
-        inc,
+        pairs.candidate,
+        pairs.incumbent,
         q,
         higher_is_better=False,
         confidence=confidence,
         n_boot=n_boot,
         rng=np.random.default_rng(seed),
     )
-    values = [1000 * harrell_davis(np.concatenate(r), q) for r in (cand, inc)]
-    return Comparison(check, est, "log-ratio", margin, values[0], values[1], "ms")
+    cand, inc = tail_values(pairs, q)
+    return Comparison(check, est, "log-ratio", margin, cand, inc, "ms", pairs.note(), units_run=ran)
 
 
 def _floor_se(est: Estimate, floor: float, confidence: float) -> Estimate:
@@ -174,9 +202,17 @@ def _floor_se(est: Estimate, floor: float, confidence: float) -> Estimate:
 
 
 def compare_rounds(
-    check: CheckSpec, run: RunRecords, confidence: float, noise: float | None = None
+    check: CheckSpec,
+    run: RunRecords,
+    confidence: float,
+    noise: float | None = None,
+    order: Sequence[str] = (),
 ) -> Comparison:
     """Throughput or peak memory: one value per arm per round, rounds paired.
+
+    Round pairs are keyed by (workload, round); a dead incumbent round drops its pair and a
+    dead candidate round counts at 1 % of the incumbent's throughput
+    (:mod:`releasegate.records.paired`); the note names both.
 
     Peak memory is nearly deterministic, so its round-to-round spread can be ~0 and would
     make any tiny growth "significant". Its standard error is floored at the A/A noise
@@ -184,22 +220,27 @@ def compare_rounds(
     decision is then by margin against that noise.
     """
     margin = math.log1p(check.margin)
-    if check.metric == "peak_rss":
-        cand, inc = run.memory_peaks("candidate"), run.memory_peaks("incumbent")
-        higher, unit, scale = False, metric_unit(check.metric), 1e-6
-    else:
-        key = ROUND_VALUES[check.metric]
-        cand = run.round_values(key, _workloads(check), "candidate")
-        inc = run.round_values(key, _workloads(check), "incumbent")
-        higher, unit, scale = True, metric_unit(check.metric), 1.0
-    pairs = min(len(cand), len(inc))
-    cand, inc = cand[:pairs], inc[:pairs]
-    if pairs == 0 or min(cand + inc) <= 0:
+    memory = check.metric == "peak_rss"
+    unit, scale = metric_unit(check.metric), (1e-6 if memory else 1.0)
+    pairs = value_pairs(check, run, order)
+    ran = len(pairs.keys) + len(pairs.dropped)
+    note = pairs.note()
+    if not pairs.keys:
+        why = "no complete round pair on both arms"
         return Comparison(
-            check, None, "log-ratio", margin, None, None, unit, "no complete rounds on both arms"
+            check,
+            None,
+            "log-ratio",
+            margin,
+            None,
+            None,
+            unit,
+            f"{why}; {note}" if note else why,
+            units_run=ran,
         )
-    est = paired_log_ratio(cand, inc, higher_is_better=higher, confidence=confidence)
-    if check.metric == "peak_rss":
+    cand, inc = pairs.candidate, pairs.incumbent
+    est = paired_log_ratio(cand, inc, higher_is_better=not memory, confidence=confidence)
+    if memory:
         est = _floor_se(est, noise if noise is not None else MEMORY_SE_FLOOR, confidence)
     return Comparison(
         check,
@@ -209,6 +250,8 @@ def compare_rounds(
         scale * float(np.mean(cand)),
         scale * float(np.mean(inc)),
         unit,
+        note,
+        units_run=ran,
     )
 
 
@@ -222,6 +265,7 @@ def compare_all(
     """
     noise = noise or {}
     policy = suite.gate
+    order = [w.name for w in suite.load]
     out = []
     for index, check in enumerate(policy.all_checks()):
         if check.metric == "error_rate":
@@ -236,8 +280,11 @@ def compare_all(
                     policy.pass_confidence,
                     policy.bootstrap_resamples,
                     policy.seed + index,
+                    order,
                 )
             )
         else:
-            out.append(compare_rounds(check, run, policy.pass_confidence, noise.get(check.name)))
+            out.append(
+                compare_rounds(check, run, policy.pass_confidence, noise.get(check.name), order)
+            )
     return out

@@ -21,8 +21,9 @@ import math
 
 from releasegate.gate.compare import Comparison
 from releasegate.gate.effect import describe
+from releasegate.gate.hints import units_hint
 from releasegate.gate.result import CheckResult, Recommendation, Verdict
-from releasegate.stats import decide, holm_adjusted, units_to_decide
+from releasegate.stats import decide, holm_adjusted
 from releasegate.stats.rates import requests_to_fail, requests_to_pass
 from releasegate.suite import Suite
 from releasegate.suite.models import GatePolicy
@@ -70,8 +71,10 @@ def _reason(r: CheckResult, c: Comparison, more: int | None, why: str = "") -> s
     if c.estimate is None:
         return f"no data: {c.note}"
     effect = describe(r).summary
+    if c.note and (r.metric != "error_rate" or c.verdict is not None):
+        effect = f"{effect}; {c.note}"  # e.g. round pairs dropped or floored
     if c.verdict is not None:
-        return f"{effect}; {c.note}"
+        return effect
     prefix = f"{c.note}: " if r.metric == "error_rate" and c.note else ""
     p = f"adjusted p={r.p_value:.2g} < α={r.alpha:g}" if r.p_value is not None else ""
     if r.verdict == "pass":
@@ -112,7 +115,8 @@ def decide_checks(suite: Suite, comparisons: list[Comparison]) -> list[CheckResu
             if verdict == "inconclusive" and check.metric == "error_rate":
                 more, why = _error_hint(c, policy)
             elif verdict == "inconclusive":
-                more = units_to_decide(est, c.margin, policy.pass_confidence)
+                fail_alpha = policy.alpha / len(tested)
+                more = units_hint(est, c.margin, policy.pass_confidence, fail_alpha, c.units_run)
         tested_here = est is not None and c.verdict is None
         result = CheckResult(
             name=check.name,

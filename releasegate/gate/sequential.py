@@ -25,8 +25,9 @@ freedom is often far too small, and with it the simulated false-FAIL rate of the
   the gate's checks as the final decide does, so a look's verdicts are what the report
   says: pass when the CS lower bound > −M, fail when the adjusted p rejects and the
   estimate < −M, else undecided.
-- stop (never before ``min_pairs``): every critical load check decided, or
-  (``stop_on_fail``) a critical check, quality included, failed, or every undecided
+- stop (never before ``min_pairs`` round pairs have run, dead rounds included): every
+  critical load check decided, or (``stop_on_fail``) a critical check, quality and request
+  errors included, failed — even when a dead candidate left no complete pair — or every undecided
   critical load check reached its cap.
 
 Why α holds under looks: for known V, Λ_j(θ₀) is a non-negative martingale under θ₀, so by
@@ -61,6 +62,9 @@ from releasegate.gate.compare import (
     compare_errors,
     compare_quality,
     metric_unit,
+    tail_pairs,
+    tail_values,
+    value_pairs,
 )
 from releasegate.gate.decide import decide_checks
 from releasegate.gate.result import CheckResult, Verdict
@@ -80,8 +84,6 @@ __all__ = [
     "pair_effects",
 ]
 
-_Key = tuple[object, object]
-
 
 @dataclass(frozen=True)
 class SequentialConfig:
@@ -95,8 +97,10 @@ class SequentialConfig:
         variance_confidence: V at look j is this upper confidence bound of the per-pair
             variance, s²·(j − 1)/χ²_{j−1}(1 − variance_confidence), not s² itself.
         variance_floor: per-pair SD floor as a multiple of M.
-        stop_on_fail: also stop once any critical check (quality included) has failed
-            (off by default, as in the suite schema, so every critical check gets decided).
+        stop_on_fail: also stop once any critical check (quality and request errors
+            included) has failed and at least ``min_pairs`` round pairs have run — on by
+            default, as in the suite schema (``gate.sequential.stop_on_fail``); off, every
+            critical load check gets decided.
     """
 
     min_pairs: int = 3
@@ -105,7 +109,7 @@ class SequentialConfig:
     tau_scale: float = 2.0
     variance_confidence: float = 0.98
     variance_floor: float = 0.25
-    stop_on_fail: bool = False
+    stop_on_fail: bool = True
 
     def __post_init__(self) -> None:
         if self.min_pairs < 2:
@@ -137,7 +141,8 @@ class Look:
     """The state of the gate after a look.
 
     Attributes:
-        pairs: fewest completed pairs over the critical load checks (0 if none).
+        pairs: fewest round pairs run (dead rounds included) over the critical load checks'
+            workloads (0 if none).
         estimates: load check name → always-valid estimate.
         comparisons: every check, load checks carrying the sequential estimate.
         checks: decide_checks of ``comparisons`` at the looks' α.
@@ -170,53 +175,39 @@ def _wanted(check: CheckSpec, workload: str) -> bool:
     return check.workload is None or workload == check.workload
 
 
-def _round_samples(run: RunRecords, check: CheckSpec) -> dict[str, dict[_Key, np.ndarray]]:
-    """Arm → (workload, round) → positive values of the tail's column (ok measured requests)."""
-    column = TAILS[check.metric][0]
-    only = check.workload
-    found: dict[str, dict[_Key, list[float]]] = {"candidate": {}, "incumbent": {}}
-    for r in run.requests:
-        t = r.timing  # Timing.ok, inlined: this loop runs over every request at every look
-        if r.warmup or t.error is not None or t.status != 200 or t.e2e_s is None:
-            continue
-        if only is not None and r.workload != only:
-            continue
-        key = (r.workload, r.round)
-        bucket = found[r.arm].get(key)
-        if bucket is None:
-            bucket = found[r.arm][key] = []
-        if column == "itl":
-            bucket.extend(g for g in t.itl_s if g > 0)
-        elif column == "ttft_s":
-            if t.ttft_s is not None and t.ttft_s > 0:
-                bucket.append(t.ttft_s)
-        elif t.e2e_s is not None and t.e2e_s > 0:
-            bucket.append(t.e2e_s)
-    return {arm: {k: np.asarray(v) for k, v in d.items() if v} for arm, d in found.items()}
+@dataclass(frozen=True)
+class _Pairs:
+    """A load check's per-pair effects, the arms' plain values, and the round pairs run."""
+
+    effects: np.ndarray
+    candidate: float | None
+    incumbent: float | None
+    ran: int
+    note: str
 
 
-def _round_values(run: RunRecords, check: CheckSpec, arm: str) -> dict[_Key, float]:
-    out: dict[_Key, float] = {}
-    if check.metric == "peak_rss":  # probes carry no workload: pair the arms' i-th peaks
-        peaks = [
-            p.values["peak_rss"]
-            for p in run.probes
-            if p.probe == "memory" and p.arm == arm and "peak_rss" in p.values
+def _pairs(check: CheckSpec, run: RunRecords, order: Sequence[str]) -> _Pairs:
+    """Per-pair effects from the run's one paired view (the fixed-n gate reads the same)."""
+    ran = len(run.rounds.ran(check.workload))
+    if check.metric in TAILS:
+        q = TAILS[check.metric][1]
+        tails = tail_pairs(check, run, order)
+        if not tails.keys:
+            return _Pairs(np.zeros(0), None, None, ran, tails.note())
+        r = [
+            math.log(harrell_davis(i, q) / harrell_davis(c, q))
+            for c, i in zip(tails.candidate, tails.incumbent, strict=True)
         ]
-        return {("", i): v for i, v in enumerate(peaks)}
-    name = ROUND_VALUES[check.metric]
-    for e in run.events:
-        if e.event == "round_end" and e.arm == arm and e.detail.get(name) is not None:
-            workload = e.detail.get("workload")
-            if _wanted(check, str(workload)):
-                out[(workload, e.detail.get("round"))] = float(e.detail[name])
-    return out
-
-
-def _ordered(keys: set[_Key], order: Sequence[str]) -> list[_Key]:
-    """Pair keys in the order the pairs ran: workloads as in ``order``, then by round."""
-    rank = {name: i for i, name in enumerate(order)}
-    return sorted(keys, key=lambda k: (rank.get(str(k[0]), len(rank)), str(k[0]), k[1]))
+        cand, inc = tail_values(tails, q)
+        return _Pairs(np.asarray(r), cand, inc, ran, tails.note())
+    values = value_pairs(check, run, order)
+    if not values.keys:
+        return _Pairs(np.zeros(0), None, None, ran, values.note())
+    c, i = values.candidate, values.incumbent
+    memory = check.metric == "peak_rss"
+    r = np.log(i / c) if memory else np.log(c / i)
+    scale = 1e-6 if memory else 1.0
+    return _Pairs(r, scale * float(c.mean()), scale * float(i.mean()), ran, values.note())
 
 
 def pair_effects(
@@ -225,32 +216,12 @@ def pair_effects(
     """Per-pair effects of a load check (negative = candidate worse) and the arms' values.
 
     Rounds are paired by (workload, round) and ordered as they ran (workloads in ``order``,
-    the suite's load order, then by round); peak-memory probes, which name no workload, are
-    paired by position. A round missing or empty on either arm is skipped. The values are
+    the suite's load order, then by round), with the zero-gap and dead-round rules of
+    :mod:`releasegate.records.paired` — the pairs the fixed-n gate compares. The values are
     what people read: HD quantile in ms, mean tok/s or req/s, MB.
     """
-    if check.metric in TAILS:
-        q = TAILS[check.metric][1]
-        samples = _round_samples(run, check)
-        cand, inc = samples["candidate"], samples["incumbent"]
-        keys = _ordered(set(cand) & set(inc), order)
-        if not keys:
-            return np.zeros(0), None, None
-        r = [math.log(harrell_davis(inc[k], q) / harrell_davis(cand[k], q)) for k in keys]
-        values = [
-            1000 * harrell_davis(np.concatenate([d[k] for k in keys]), q) for d in (cand, inc)
-        ]
-        return np.asarray(r), values[0], values[1]
-    cand_v, inc_v = (_round_values(run, check, arm) for arm in ("candidate", "incumbent"))
-    both = {k for k in set(cand_v) & set(inc_v) if cand_v[k] > 0 and inc_v[k] > 0}
-    keys = _ordered(both, order)
-    if not keys:
-        return np.zeros(0), None, None
-    c = np.array([cand_v[k] for k in keys])
-    i = np.array([inc_v[k] for k in keys])
-    r = np.log(i / c) if check.metric == "peak_rss" else np.log(c / i)
-    scale = 1e-6 if check.metric == "peak_rss" else 1.0
-    return r, scale * float(c.mean()), scale * float(i.mean())
+    found = _pairs(check, run, order)
+    return found.effects, found.candidate, found.incumbent
 
 
 @lru_cache(maxsize=512)
@@ -340,7 +311,9 @@ def look(
     evals = evals if evals is not None else compare_evals(suite, run)
     comparisons: list[Comparison] = []
     estimates: dict[str, Estimate] = {}
-    done: dict[str, bool] = {}
+    ran: dict[str, int] = {}  # critical load check → round pairs run
+    capped: dict[str, bool] = {}
+    order = [w.name for w in suite.load]
     for check in policy.all_checks():
         if not is_load_check(check):
             if check.metric == "quality":
@@ -349,31 +322,47 @@ def look(
                 comparisons.append(compare_errors(check, run, policy.pass_confidence))
             continue
         margin = math.log1p(check.margin)
-        effects, cand, inc = pair_effects(check, run, [w.name for w in suite.load])
-        est = always_valid(effects, margin, policy.pass_confidence, config)
+        found = _pairs(check, run, order)
+        est = always_valid(found.effects, margin, policy.pass_confidence, config)
         estimates[check.name] = est
         unit = metric_unit(check.metric)
-        note = "" if effects.size else "no complete round pairs yet"
+        note = found.note if found.effects.size else "no complete round pairs yet"
+        if not found.effects.size and found.note:
+            note = f"{note}; {found.note}"
         comparisons.append(
             Comparison(
-                check, est if effects.size else None, "log-ratio", margin, cand, inc, unit, note
+                check,
+                est if found.effects.size else None,
+                "log-ratio",
+                margin,
+                found.candidate,
+                found.incumbent,
+                unit,
+                note,
+                units_run=found.ran,
             )
         )
         if check.severity == "critical":
-            done[check.name] = effects.size >= _caps(suite, check, config)
+            ran[check.name] = found.ran
+            capped[check.name] = found.ran >= _caps(suite, check, config)
     checks = decide_checks(_with_alpha(suite, policy.alpha * config.alpha_share), comparisons)
     by_name = {c.name: c for c in checks}
     critical_failed = [c.name for c in checks if c.severity == "critical" and c.verdict == "fail"]
-    open_ = [n for n in done if by_name[n].verdict == "inconclusive"]
-    pairs = min((estimates[n].n for n in done), default=0)
-    if done and pairs < config.min_pairs:
-        stop, decided, reason = False, False, f"fewer than {config.min_pairs} round pairs"
-    elif config.stop_on_fail and critical_failed:
+    open_ = [n for n in capped if by_name[n].verdict == "inconclusive"]
+    # Pairs *run*, not pairs with data: a dead candidate yields no complete pair, yet its
+    # failed requests (the request-error check) must be able to stop the run. A failed
+    # critical check stops once min_pairs pairs of any workload ran; deciding the load
+    # checks needs min_pairs of each.
+    pairs = min(ran.values(), default=0)
+    early = bool(ran) and len(run.rounds.ran()) < config.min_pairs
+    if config.stop_on_fail and critical_failed and not early:
         stop, decided, reason = True, True, f"critical check failed: {', '.join(critical_failed)}"
+    elif ran and pairs < config.min_pairs:
+        stop, decided, reason = False, False, f"fewer than {config.min_pairs} round pairs"
     elif not open_:
         stop, decided = True, True
-        reason = "every critical load check is decided" if done else "no critical load checks"
-    elif all(done[n] for n in open_):
+        reason = "every critical load check is decided" if ran else "no critical load checks"
+    elif all(capped[n] for n in open_):
         stop, decided, reason = True, False, f"cap reached with {', '.join(open_)} undecided"
     else:
         stop, decided, reason = False, False, f"undecided: {', '.join(open_)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from releasegate.records.model import (
     Record,
     RequestRecord,
 )
+from releasegate.records.paired import RoundTable
 
 REQUEST_COLUMNS = [
     "arm",
@@ -87,52 +89,26 @@ class RunRecords:
             frame = frame[frame["workload"].isin(list(workloads))]
         return frame
 
+    @cached_property
+    def rounds(self) -> RoundTable:
+        """The paired view of the load rounds (see :mod:`releasegate.records.paired`)."""
+        return RoundTable.of(self.requests, self.events, self.probes)
+
     def per_round(self, column: str, workloads: Sequence[str] | None, arm: str) -> list[np.ndarray]:
-        """Per-round arrays of a request column (ok requests only), in round order.
+        """One arm's per-round latency samples (``ttft_s``, ``e2e_s`` or ``itl``), unpaired.
 
-        Rounds of several workloads are kept apart (keyed by workload, then round).
+        Rounds in (workload, round) order; rounds without samples are left out, so the lists
+        of the two arms need not line up: compare arms with ``rounds.tail_pairs``.
         """
-        frame = self.measured(workloads)
-        frame = frame[(frame["arm"] == arm) & frame["ok"]]
+        name = column.removesuffix("_s")
+        cells = self.rounds.arm(arm)
         out = []
-        for _, group in frame.groupby(["workload", "round"], sort=True):
-            values = group[column].dropna().to_numpy(dtype=float)
-            if values.size:
-                out.append(values)
+        for key in sorted(cells):
+            if workloads is None or key[0] in workloads:
+                values = cells[key].samples(name)
+                if values.size:
+                    out.append(values)
         return out
-
-    def itl_per_round(self, workloads: Sequence[str] | None, arm: str) -> list[np.ndarray]:
-        """Per-round arrays of inter-chunk gaps of ok measured requests."""
-        gaps: dict[tuple[str, int], list[float]] = defaultdict(list)
-        for r in self.requests:
-            if r.arm != arm or r.warmup or not r.timing.ok:
-                continue
-            if workloads is not None and r.workload not in workloads:
-                continue
-            gaps[(r.workload, r.round)].extend(r.timing.itl_s)
-        return [np.asarray(gaps[k], dtype=float) for k in sorted(gaps) if gaps[k]]
-
-    def round_values(self, key: str, workloads: Sequence[str] | None, arm: str) -> list[float]:
-        """A value of each ``round_end`` event of one arm, in (workload, round) order."""
-        found = []
-        for e in self.events:
-            if e.event != "round_end" or e.arm != arm:
-                continue
-            if workloads is not None and e.detail.get("workload") not in workloads:
-                continue
-            value = e.detail.get(key)
-            if value is not None:
-                found.append(((e.detail["workload"], e.detail["round"]), float(value)))
-        return [v for _, v in sorted(found)]
-
-    def memory_peaks(self, arm: str) -> list[float]:
-        """Peak RSS (bytes) of the arm's server during each of its load rounds."""
-        peaks = [
-            (p.round if p.round is not None else -1, p.values["peak_rss"])
-            for p in self.probes
-            if p.probe == "memory" and p.arm == arm and "peak_rss" in p.values
-        ]
-        return [v for _, v in sorted(peaks)]
 
     def latency_samples(self) -> dict[str, dict[str, list[float]]]:
         """Arm → {'ttft', 'e2e'} lists of measured ok requests (seconds), for plots."""
