@@ -48,7 +48,7 @@ def paired_binary(
       including 0, with a continuity correction of ½ on c − b.  It does not condition on
       b + c, so it stays honest when the candidate only loses (c = 0: the lower bound lies
       well below Δ̂) or nothing is discordant (b = c = 0 at n = 20 gives [−0.160, 0.160],
-      so a 5-point margin needs ≥ 63 items without a discordant one; the exact binomial
+      so a 5-point margin needs ≥ 70 items without a discordant one; the exact binomial
       answer is 59).  Newcombe's hybrid score interval was not used: with b = c = 0 and as
       many both-right as both-wrong items it collapses to [0, 0].
     * p_worse = Φ((c − b + ½)/√(b + c)), the corrected McNemar statistic, which is the
