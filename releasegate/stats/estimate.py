@@ -73,8 +73,8 @@ def constant_estimate(value: float, n: int, confidence: float, method: str) -> E
     the same answer `sign_flip` gives on constant data.
     """
     p_worse = 0.5**n if value < 0 else 1.0
-    if math.floor((1.0 - confidence) * 2.0**n + 1e-9) < 1:
-        return Estimate(value, -math.inf, math.inf, p_worse, n, method, 0.0)
+    if math.floor((1.0 - confidence) * 2.0**n + 1e-9) < 1:  # no SE: more units would tell
+        return Estimate(value, -math.inf, math.inf, p_worse, n, method, None)
     return Estimate(value, value, value, p_worse, n, method, 0.0)
 
 
@@ -84,7 +84,10 @@ def uninformative(value: float, n: int, method: str) -> Estimate:
 
 
 def t_estimate(mean: float, se: float, df: int, n: int, confidence: float, method: str) -> Estimate:
-    """Student-t interval and one-sided p-value for an estimate with standard error ``se``."""
+    """Student-t interval and one-sided p-value for an estimate with standard error ``se``.
+
+    ``se`` = 0 means every unit showed the same value: `constant_estimate`, not certainty.
+    """
     if df < 1 or not math.isfinite(se):
         return uninformative(mean, n, method)
     if se == 0.0:  # every unit equal: exact sign-flip, not certainty
@@ -118,8 +121,8 @@ def sign_flip(
 ) -> tuple[float, float, float]:
     """Exact sign-flip bounds and one-sided p-value for a mean over few units.
 
-    Unit g contributes the total Tₗ of its ``sizes[g]`` items (1 each when ``sizes`` is None)
-    and the estimate is ΣT / Σsizes.  Under H0: Δ = θ the centred totals Tₗ − θ·sizesₗ are
+    Unit g contributes the total T_g of its ``sizes[g]`` items (1 each when ``sizes`` is None)
+    and the estimate is ΣT / Σsizes.  Under H0: Δ = θ the centred totals T_g − θ·size_g are
     taken as symmetric about 0, so all 2ᴳ sign patterns are equally likely.  p_worse (θ = 0)
     = share of patterns whose flipped total is ≤ the observed one.  Flipping the subset F
     moves the total by −2·Σ_F (T − θ·size), so the test inverts into order statistics of
