@@ -14,17 +14,20 @@ from scipy import stats
 
 from releasegate.stats.estimate import (
     Estimate,
+    all_equal,
     check_confidence,
     cluster_robust,
-    degenerate,
+    constant_estimate,
     paired_arrays,
+    sign_flip,
     t_estimate,
     uninformative,
 )
+from releasegate.stats.tango import CORRECTION, tango_bounds, tango_z
 
 __all__ = ["paired_binary", "paired_numeric"]
 
-EXACT_BINARY_BELOW = 30
+EXACT_BINARY_BELOW = 30  # kept for callers; paired_binary no longer switches method
 EXACT_NUMERIC_BELOW = 20
 
 
@@ -36,32 +39,36 @@ def paired_binary(
     *,
     exact_below: int = EXACT_BINARY_BELOW,
 ) -> Estimate:
-    """Difference in accuracy (cand − inc) of 0/1 scores paired by item (McNemar).
+    """Difference in accuracy (cand − inc) of 0/1 scores paired by item.
 
-    Only discordant items carry information: b = items only the incumbent got right,
-    c = items only the candidate got right; Δ̂ = (c − b)/n.
+    Only discordant items move Δ̂: b = items only the incumbent got right, c = items only
+    the candidate got right; Δ̂ = (c − b)/n.
 
-    * b + c == 0: Δ̂ = 0 with the point interval [0, 0] and p_worse 1.
-    * b + c < ``exact_below``: exact inference conditional on the discordant count m = b + c:
-      c ~ Binomial(m, π), one-sided Clopper–Pearson bounds for π mapped to Δ = m/n·(2π − 1);
-      p_worse is the exact binomial test of π ≥ ½.  The mapping treats m/n as fixed, so
-      with only a handful of discordant items the Δ interval can be a little narrow
-      (simulated 95 % coverage ~93 % at n = 30, m ≈ 4; ~97 % at n = 60, m ≈ 9).
-    * otherwise: normal interval with SE = sqrt(b + c − (c − b)²/n)/n; p_worse from the
-      McNemar statistic (c − b)/sqrt(b + c).
-    * with ``clusters`` (one id per item): cluster-robust SE of the per-item differences
-      (see `cluster_robust`); ``n`` is then the number of clusters.
+    * Interval: Tango's score interval (`releasegate.stats.tango`) for every b + c,
+      including 0, with a continuity correction of ½ on c − b.  It does not condition on
+      b + c, so it stays honest when the candidate only loses (c = 0: the lower bound lies
+      well below Δ̂) or nothing is discordant (b = c = 0 at n = 20 gives [−0.160, 0.160],
+      so a 5-point margin needs ≥ 70 items without a discordant one; the exact binomial
+      answer is 59).  Newcombe's hybrid score interval was not used: with b = c = 0 and as
+      many both-right as both-wrong items it collapses to [0, 0].
+    * p_worse = Φ((c − b + ½)/√(b + c)), the corrected McNemar statistic, which is the
+      upper bound's score statistic at Δ = 0, so ci_high < 0 at level 1 − α exactly when
+      p_worse < α; b = c = 0 gives 1.
+    * ``se`` = (ci_high − ci_low)/(2z), the interval's implied standard error.
+    * with ``clusters`` (one id per item): `cluster_robust` on the per-item differences
+      (exact sign-flip over clusters when they are few); ``n`` is then the number of clusters.
 
     Args:
         cand: candidate scores, 0 or 1 per item.
         inc: incumbent scores for the same items in the same order.
         confidence: one-sided confidence of each bound.
         clusters: optional cluster id per item.
-        exact_below: discordant count below which the exact method is used.
+        exact_below: accepted for compatibility and ignored (one method serves every count).
 
     Raises:
         ValueError: on unequal lengths, scores other than 0/1, or a bad ``confidence``.
     """
+    del exact_below
     check_confidence(confidence)
     c_arr, i_arr = paired_arrays(cand, inc)
     if not np.all(np.isin(c_arr, (0.0, 1.0)) & np.isin(i_arr, (0.0, 1.0))):
@@ -73,32 +80,11 @@ def paired_binary(
         return uninformative(math.nan, 0, "McNemar (no items)")
     b = int(np.sum((i_arr == 1) & (c_arr == 0)))
     c = int(np.sum((c_arr == 1) & (i_arr == 0)))
-    m = b + c
-    est = (c - b) / n
-    if m == 0:
-        return Estimate(0.0, 0.0, 0.0, 1.0, n, "McNemar (no discordant items)", 0.0)
-    se = math.sqrt(max(m - (c - b) ** 2 / n, 0.0)) / n
-    if m < exact_below:
-        alpha = 1.0 - confidence
-        pi_low = float(stats.beta.ppf(alpha, c, m - c + 1)) if c > 0 else 0.0
-        pi_high = float(stats.beta.ppf(confidence, c + 1, m - c)) if c < m else 1.0
-        p_worse = float(stats.binomtest(c, m, 0.5, alternative="less").pvalue)
-        scale = m / n
-        return Estimate(
-            est,
-            scale * (2.0 * pi_low - 1.0),
-            scale * (2.0 * pi_high - 1.0),
-            p_worse,
-            n,
-            f"McNemar exact (b={b}, c={c})",
-            se,
-        )
-    method = f"McNemar normal (b={b}, c={c})"
-    if se == 0.0:
-        return degenerate(est, n, method)
     z = float(stats.norm.ppf(confidence))
-    p_worse = float(stats.norm.cdf((c - b) / math.sqrt(m)))
-    return Estimate(est, est - z * se, est + z * se, p_worse, n, method, se)
+    low, high = (float(v) for v in tango_bounds(b, c, n, z))
+    p_worse = float(stats.norm.cdf(tango_z(b, c, n, 0.0, CORRECTION)))
+    se = (high - low) / (2.0 * z)
+    return Estimate((c - b) / n, low, high, p_worse, n, f"McNemar, Tango score (b={b}, c={c})", se)
 
 
 def paired_numeric(
@@ -121,7 +107,11 @@ def paired_numeric(
       observed one.  The interval inverts the same test: its bounds are order statistics
       of the 2ⁿ − 1 subset means of d (Hartigan), so it agrees with p_worse exactly.  With
       2ⁿ·(1 − confidence) < 1 (n < 5 at 0.95) no finite bound exists and ±inf is returned.
-    * with ``clusters``: cluster-robust SE (see `cluster_robust`); ``n`` = clusters.
+    * all dᵢ equal (any n ≥ 2): the same sign-flip answer in closed form
+      (`constant_estimate`): p_worse = 2⁻ⁿ if Δ̂ < 0 else 1, e.g. 0.25 for two items that
+      both lost; a point interval only once 2⁻ⁿ ≤ 1 − confidence.
+    * with ``clusters``: `cluster_robust` (CR1 t, or exact sign-flip over clusters when
+      they are few or all cluster means are equal); ``n`` = clusters.
 
     Raises:
         ValueError: on unequal lengths, non-finite scores or a bad ``confidence``.
@@ -138,29 +128,9 @@ def paired_numeric(
     if n == 1:
         return uninformative(mean, 1, "paired numeric (one item)")
     se = float(d.std(ddof=1)) / math.sqrt(n)
-    if np.all(d == d[0]):
-        return degenerate(mean, n, "paired numeric (constant differences)")
+    if all_equal(d):
+        return constant_estimate(mean, n, confidence, "paired sign-flip exact (constant)")
     if n < exact_below:
-        low, high, p_worse = _sign_flip(d, confidence)
+        low, high, p_worse = sign_flip(d, None, confidence)
         return Estimate(mean, low, high, p_worse, n, "paired sign-flip exact", se)
     return t_estimate(mean, se, n - 1, n, confidence, "paired t")
-
-
-def _sign_flip(d: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """Exact sign-flip bounds and one-sided p-value for the mean of ``d`` (small n only)."""
-    sums = np.zeros(1)
-    sizes = np.zeros(1, dtype=np.int64)
-    for x in d:  # all 2ⁿ subset sums by doubling; subset F = the items whose sign is flipped
-        sums = np.concatenate((sums, sums + x))
-        sizes = np.concatenate((sizes, sizes + 1))
-    total = sums.size
-    tol = 1e-12 * float(np.sum(np.abs(d)))
-    # Flipping F changes Σd to Σd − 2·Σ_F d, which is ≤ Σd exactly when Σ_F d ≥ 0.
-    p_worse = float(np.count_nonzero(sums >= -tol)) / total
-    means = sums[1:] / sizes[1:]
-    k = math.floor((1.0 - confidence) * total + 1e-9)
-    if k < 1:
-        return -math.inf, math.inf, p_worse
-    low = float(np.partition(means, k - 1)[k - 1])
-    high = float(np.partition(means, means.size - k)[means.size - k])
-    return low, high, p_worse

@@ -133,8 +133,9 @@ def test_advisory_failure_does_not_gate() -> None:
 
 
 def test_small_regression_within_noise_is_inconclusive_not_fail() -> None:
-    # 14 % slower with a 20 % margin and few rounds: neither shown fine nor shown bad
-    checks = decide(synthetic(np.random.default_rng(4), ttft_factor=1.14))
+    # 10 % slower with a 20 % margin and few rounds: neither shown fine nor shown bad.
+    # (At 14 % the p95 estimate, pooled or per-round, lands beyond the margin ~15 % of the time.)
+    checks = decide(synthetic(np.random.default_rng(4), ttft_factor=1.10))
     assert checks["ttft"].verdict in ("inconclusive", "pass")
     assert checks["ttft"].verdict != "fail"
 

@@ -173,7 +173,7 @@ def test_cap_stops_without_deciding_and_falls_back_to_the_fixed_gate(suite) -> N
     assert now.stop and not now.decided
     assert "cap" in now.reason
     checks = final_checks(suite, run, now, config)
-    assert "bootstrap" in {c.name: c for c in checks}["ttft"].method  # the fixed-n estimate
+    assert "paired t" in {c.name: c for c in checks}["ttft"].method  # the fixed-n estimate
     assert fallback_suite(suite, config).gate.alpha == pytest.approx(suite.gate.alpha / 2)
 
 

@@ -34,12 +34,18 @@ def test_lower_is_better_flips_sign() -> None:
     assert est.estimate < 0
 
 
-def test_identical_values_give_exact_degenerate_interval() -> None:
-    est = paired_log_ratio([10.0, 12.0, 9.0], [10.0, 12.0, 9.0], higher_is_better=True)
-    assert (est.estimate, est.ci_low, est.ci_high, est.p_worse, est.se) == (0, 0, 0, 1.0, 0.0)
+def test_constant_ratios_use_exact_sign_flip_not_certainty() -> None:
+    """Regression (issue 10, defect 6): constant log-ratios gave a point interval, p = 0."""
+    same = paired_log_ratio([10.0, 12.0, 9.0], [10.0, 12.0, 9.0], higher_is_better=True)
+    assert same.estimate == 0 and same.p_worse == 1.0
+    assert same.ci_low == -math.inf and same.ci_high == math.inf  # 2^3 * 0.05 < 1
     worse = paired_log_ratio([5.0, 6.0, 4.5], [10.0, 12.0, 9.0], higher_is_better=True)
     assert worse.estimate == pytest.approx(-math.log(2))
-    assert worse.ci_low == worse.ci_high == worse.estimate and worse.p_worse == 0.0
+    assert worse.p_worse == pytest.approx(1 / 8)  # exact sign-flip over 3 pairs
+    assert worse.ci_low == -math.inf
+    five = paired_log_ratio([5.0] * 5, [10.0] * 5, higher_is_better=True)
+    assert five.p_worse == pytest.approx(1 / 32)
+    assert five.ci_low == five.ci_high == pytest.approx(-math.log(2))
 
 
 def test_too_few_rounds_do_not_crash() -> None:
