@@ -113,6 +113,12 @@ class Result(_Model):
     harness: dict[str, float] = Field(
         default_factory=dict, description="releasegate's own peak RSS (MB) and CPU seconds."
     )
+    complete: bool = Field(
+        default=True,
+        description="False for a partial run (aborted, killed or crashed): never a PASS.",
+    )
+    partial_reason: str | None = Field(default=None, description="Why the run is partial.")
+    attempts: int = Field(default=1, description="1 + the number of times the run was resumed.")
     alpha: float
     pass_confidence: float
 
