@@ -215,15 +215,18 @@ def execute_recorded(
         else:
             error = f"{type(exc).__name__}: {exc}"
             detail = {"reason": error, "error": error}
+        end = EventRecord(t=time.time(), event=ABORTED, detail={**detail, **harness_usage()})
         with contextlib.suppress(OSError):  # a full disk must not hide the first error
-            writer.write(
-                EventRecord(t=time.time(), event=ABORTED, detail={**detail, **harness_usage()})
-            )
-            writer.close()
+            try:
+                writer.write(end)
+            finally:
+                writer.close()
         raise
-    end = {"complete": True, **harness_usage()}
-    writer.write(EventRecord(t=time.time(), event=FINISHED, detail=end))
-    writer.close()
+    try:
+        done = {"complete": True, **harness_usage()}
+        writer.write(EventRecord(t=time.time(), event=FINISHED, detail=done))
+    finally:
+        writer.close()
 
 
 def evaluate(run: RunRecords) -> ReportInput:

@@ -48,9 +48,13 @@ class RecordWriter:
             self.write(record)
 
     def close(self) -> None:
-        if not self._fh.closed:
+        """Flush, fsync and close (the file is closed even when flushing fails)."""
+        if self._fh.closed:
+            return
+        try:
             self._fh.flush()
             os.fsync(self._fh.fileno())
+        finally:
             self._fh.close()
 
     def __enter__(self) -> RecordWriter:
