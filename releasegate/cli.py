@@ -70,9 +70,14 @@ class _Main(click.Group):
             _debug_trace(ctx)
             _fail(exc)
         except RunInterrupted as exc:
-            kept = f"; records kept in {exc.run_dir}" if exc.run_dir else ""
-            resume = f" (continue: releasegate run --resume {exc.run_dir})" if exc.run_dir else ""
-            click.echo(f"releasegate: {exc}: servers stopped{kept}{resume}", err=True)
+            where = exc.run_dir
+            more = (
+                f": servers stopped, records kept in {where} "
+                f"(continue with: releasegate run --resume {where})"
+                if where is not None
+                else ""
+            )
+            click.echo(f"releasegate: {exc}{more}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("releasegate: interrupted by SIGINT", err=True)
