@@ -234,6 +234,8 @@ def evaluate(run: RunRecords) -> ReportInput:
     if run.meta is None:
         raise RecordsError("the records hold no 'meta' record: not a complete run folder")
     suite = Suite.model_validate(run.meta.suite)
+    status = run_status(run.events)  # of this run (a baseline comparison swaps ``run``)
+    ends = [e.detail for e in run.events if e.event in (FINISHED, ABORTED)]
     used = next((e.detail for e in run.events if e.event == "baseline"), None)
     baseline_info, drift = None, []
     if used is not None:
@@ -250,10 +252,8 @@ def evaluate(run: RunRecords) -> ReportInput:
     else:
         checks = decide_checks(suite, compare_all(suite, run))
     verdict, recommendation = overall(checks)
-    status = run_status(run.events)
     if not status.complete:
         verdict, recommendation = partial_verdict(verdict, recommendation, status.reason)
-    ends = [e.detail for e in run.events if e.event in (FINISHED, ABORTED)]
     result = Result(
         suite=suite.name,
         run_id=run.meta.run_id,

@@ -256,6 +256,17 @@ def test_resume_after_a_cut_in_a_load_round(suite: Path, tmp_path: Path, fake_se
     data = json.loads((out / "result.json").read_text())
     assert data["complete"] is True and data["attempts"] == 2 and data["verdict"] == "pass"
     assert sum(r.kind == "item" for r in records) == 6
+    # a resumed run that finished is a finished run: it can be a baseline
+    saved = cli("baseline", "save", str(out), "--baselines", str(tmp_path / "b"))
+    assert saved.exit_code == 0, saved.output
+
+
+def test_a_partial_run_cannot_be_a_baseline(suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_ok(suite, out)
+    cut(out, '"round_start"', nth=2, extra=3)
+    saved = cli("baseline", "save", str(out), "--baselines", str(tmp_path / "b"))
+    assert saved.exit_code == 4 and "partial run" in saved.stderr
 
 
 def test_resume_after_a_cut_in_the_eval(suite: Path, tmp_path: Path, fake_server) -> None:
