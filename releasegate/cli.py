@@ -19,7 +19,8 @@ EXIT_HELP = """\b
 Exit codes:
   0  PASS          every critical check passed: promote the candidate
   1  FAIL          a critical check failed: keep / roll back to the incumbent
-  3  INCONCLUSIVE  not every critical check could be decided: hold
+  3  INCONCLUSIVE  not every critical check could be decided, or a partial
+                 run (cut short) would have passed: hold
   2  invalid input (suite file, command line, a non-empty --out)
   4  the run could not be carried out (a server never became healthy, a full
      disk, an internal error; --debug shows the traceback)
@@ -165,7 +166,12 @@ def run(
     skip_incumbent: bool,
     ignore_fingerprint: bool,
 ) -> None:
-    """Run SUITE: launch both models, measure, compare, decide and report."""
+    """Run SUITE: launch both models, measure, compare, decide and report.
+
+    Each run gets a folder of its own. SIGINT or SIGTERM stops the servers and records the
+    abort; `run --resume RUN_DIR` then runs what is left (finished items and rounds are
+    kept) and decides over the whole plan.
+    """
     from releasegate.pipeline import BaselineOptions, run_loaded
     from releasegate.resume import resume_run
     from releasegate.suite import load_suite

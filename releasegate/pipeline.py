@@ -167,7 +167,11 @@ def run_loaded(
     quiet: bool = False,
     baseline: BaselineOptions | None = None,
 ) -> tuple[Result, Path]:
-    """Plan, execute, compare, decide and report a validated suite."""
+    """Plan, execute, compare, decide and report a validated suite.
+
+    ``run_dir`` must be new or empty (SuiteError otherwise); by default a new, uniquely
+    named folder under ``reports/<suite>/`` is created.
+    """
     if baseline is not None:
         load_baseline(baseline.path)  # a broken baseline fails before anything starts
     arms = ARMS if baseline is None or baseline.run_incumbent else ("candidate",)
@@ -183,7 +187,11 @@ def run_loaded(
             "ignore_fingerprint": baseline.ignore_fingerprint,
             "run_incumbent": baseline.run_incumbent,
         }
-        writer.write(EventRecord(t=time.time(), event="baseline", detail=detail))
+        try:
+            writer.write(EventRecord(t=time.time(), event="baseline", detail=detail))
+        except BaseException:
+            writer.close()
+            raise
     execute_recorded(plan, run_dir, writer, quiet)
     return render(run_dir), run_dir
 

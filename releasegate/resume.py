@@ -25,8 +25,16 @@ from releasegate.errors import RecordsError, SuiteError
 from releasegate.gate.result import Result
 from releasegate.pipeline import execute_recorded, fingerprint, render
 from releasegate.plan import Plan, build_plan
-from releasegate.records import EventRecord, MetaRecord, Record, RecordWriter, read_records
+from releasegate.records import (
+    RECORDS_FILE,
+    EventRecord,
+    MetaRecord,
+    Record,
+    RecordWriter,
+    read_records,
+)
 from releasegate.records.lifecycle import RESUMED, Finished, run_status
+from releasegate.records.store import FolderBusy
 from releasegate.suite import ARMS, Arm, LoadedSuite, load_suite
 
 
@@ -93,16 +101,10 @@ def _left(plan: Plan, done: Finished) -> tuple[int, int]:
     return items, rounds
 
 
-def resume_run(
-    run_dir: Path, suite_path: Path | None = None, quiet: bool = False
-) -> tuple[Result, Path]:
-    """Continue the partial run in ``run_dir`` and render the verdict over the whole plan.
-
-    Raises:
-        SuiteError: not a run folder, a complete run, or the suite or models changed.
-        EndpointError: an endpoint could not be brought up.
-        RunInterrupted: SIGINT or SIGTERM (the attempt is recorded as aborted).
-    """
+def _resumable(
+    run_dir: Path, suite_path: Path | None, writer: RecordWriter
+) -> tuple[Finished, Plan]:
+    """Check the folder can be resumed and open the new attempt with ``run_resumed``."""
     meta, records = _read(run_dir)
     events = [r for r in records if isinstance(r, EventRecord)]
     status = run_status(events)
@@ -117,7 +119,6 @@ def resume_run(
     _same_models(run_dir, meta, environment)
     done = Finished.of(records)
     items, rounds = _left(plan, done)
-    writer = RecordWriter(run_dir)
     writer.write(
         EventRecord(
             t=time.time(),
@@ -134,5 +135,29 @@ def resume_run(
             },
         )
     )
+    return done, plan
+
+
+def resume_run(
+    run_dir: Path, suite_path: Path | None = None, quiet: bool = False
+) -> tuple[Result, Path]:
+    """Continue the partial run in ``run_dir`` and render the verdict over the whole plan.
+
+    Raises:
+        SuiteError: not a run folder, a complete run, or the suite or models changed.
+        EndpointError: an endpoint could not be brought up.
+        RunInterrupted: SIGINT or SIGTERM (the attempt is recorded as aborted).
+    """
+    if not (run_dir / RECORDS_FILE).is_file():
+        raise _problem(run_dir, f"not a resumable run folder: no {RECORDS_FILE}")
+    try:
+        writer = RecordWriter(run_dir)  # holds the folder's lock from here on
+    except FolderBusy as exc:
+        raise _problem(run_dir, f"{exc} (is the run still going?)") from exc
+    try:
+        done, plan = _resumable(run_dir, suite_path, writer)
+    except BaseException:
+        writer.close()
+        raise
     execute_recorded(plan, run_dir, writer, quiet, finished=done)
     return render(run_dir), run_dir

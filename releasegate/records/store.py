@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,10 @@ RECORDS_FILE = "records.jsonl"
 _ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
 
+class FolderBusy(RecordsError):
+    """Another process holds the run folder's records open for writing."""
+
+
 class RecordWriter:
     """Appends records to ``records.jsonl``, flushing each line so a crash loses nothing.
 
@@ -27,13 +32,20 @@ class RecordWriter:
             (a new run claims its folder atomically).
 
     An existing file that does not end in a newline (a crash tore its last line) gets one
-    before the first new record, so the torn line stays a line of its own.
+    before the first new record, so the torn line stays a line of its own. The writer holds
+    an exclusive lock on the file while open: a second writer (say, a resume of a run that
+    is still going) gets :class:`FolderBusy`.
     """
 
     def __init__(self, run_dir: Path, *, exclusive: bool = False) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.path = run_dir / RECORDS_FILE
         self._fh: IO[str] = self.path.open("x" if exclusive else "a", encoding="utf-8")
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._fh.close()
+            raise FolderBusy(f"{run_dir}: another releasegate process is writing there") from exc
         if not exclusive and self._fh.tell() > 0 and not _ends_with_newline(self.path):
             self._fh.write("\n")
             self._fh.flush()

@@ -189,6 +189,15 @@ def test_a_full_disk_exits_4_with_one_line(suite: Path, tmp_path: Path, monkeypa
     )
 
 
+def test_calibrate_refuses_a_non_empty_out(suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "calib"
+    out.mkdir()
+    (out / "calibration.json").write_text("{}")
+    result = cli("calibrate", str(suite), "--repeats", "2", "--out", str(out), "--quiet")
+    assert result.exit_code == 2 and "not empty" in result.stderr
+    assert (out / "calibration.json").read_text() == "{}"
+
+
 def test_report_on_a_folder_without_records_exits_4(tmp_path: Path) -> None:
     result = cli("report", str(tmp_path))
     assert result.exit_code == 4 and "no records file" in result.stderr
@@ -300,6 +309,17 @@ def test_resume_refuses_a_changed_suite(suite: Path, tmp_path: Path) -> None:
     result = cli("run", "--resume", str(out), "--quiet")
     assert result.exit_code == 2
     assert "changed since the run started" in result.stderr
+    assert not events(out, "run_resumed")
+
+
+def test_resume_refuses_a_run_that_is_still_going(suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_ok(suite, out)
+    cut(out, '"round_start"', nth=2, extra=1)
+    with RecordWriter(out):  # the first run, still writing
+        result = cli("run", "--resume", str(out), "--quiet")
+    assert result.exit_code == 2
+    assert "another releasegate process is writing there" in result.stderr
     assert not events(out, "run_resumed")
 
 
