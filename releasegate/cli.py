@@ -20,7 +20,7 @@ Exit codes:
   0  PASS          every critical check passed: promote the candidate
   1  FAIL          a critical check failed: keep / roll back to the incumbent
   3  INCONCLUSIVE  not every critical check could be decided, or a partial
-                 run (cut short) would have passed: hold
+                   run (cut short) would have passed: hold
   2  invalid input (suite file, command line, a non-empty --out)
   4  the run could not be carried out (a server never became healthy, a full
      disk, an internal error; --debug shows the traceback)

@@ -290,6 +290,30 @@ def test_resume_after_a_cut_in_the_eval(suite: Path, tmp_path: Path, fake_server
     assert len(items) == 6 and len(set(items)) == 6
 
 
+def test_resume_keeps_sequential_looks_over_the_whole_run(
+    suite: Path, tmp_path: Path, fake_server
+) -> None:
+    fake_server.scenario = Scenario(
+        tokens=("a", "b", "c", "d"), first_token_delay_s=0.004, token_delay_s=0.004
+    )
+    text = suite.read_text().replace("rounds: 4", "rounds: 16")
+    suite.write_text(text.replace(", severity: advisory}", "}"))  # tput is critical
+    out = tmp_path / "run"
+    run_ok(suite, out)
+    (stop,) = events(out, "sequential_stop")
+    assert stop.detail["pairs"] >= 3
+    cut(out, '"round_start"', nth=3, extra=2)  # cut in pair 2: no look had stopped it
+    result = cli("run", "--resume", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    records = read_records(out)
+    (stop,) = [r for r in records if r.kind == "event" and r.event == "sequential_stop"]
+    ran = {(r.arm, r.round) for r in records if r.kind == "request"}
+    # the looks counted the earlier attempt's pairs: it stopped at the same rule
+    assert len(ran) == 2 * stop.detail["pairs"] and stop.detail["pairs"] >= 3
+    assert stop.detail["rounds_skipped"] == 32 - len(ran)
+    assert json.loads((out / "result.json").read_text())["complete"] is True
+
+
 def test_resume_twice_then_refuse_a_complete_run(suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     run_ok(suite, out)
