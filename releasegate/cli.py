@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 from releasegate.errors import ReleasegateError, SuiteError
 from releasegate.gate.result import Result
+from releasegate.signals import RunInterrupted, trap_signals
 
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
 EXIT_HELP = """\b
 Exit codes:
   0  PASS          every critical check passed: promote the candidate
   1  FAIL          a critical check failed: keep / roll back to the incumbent
-  3  INCONCLUSIVE  not every critical check could be decided: hold
-  2  invalid input (suite file or command line)
-  4  the run could not be carried out (e.g. a server never became healthy)
+  3  INCONCLUSIVE  not every critical check could be decided, or a partial
+                   run (cut short) would have passed: hold
+  2  invalid input (suite file, command line, a non-empty --out)
+  4  the run could not be carried out (a server never became healthy, a full
+     disk, an internal error; --debug shows the traceback)
+  130  interrupted by SIGINT, 143  by SIGTERM: servers stopped, the abort
+     recorded; continue with: releasegate run --resume RUN_DIR
 """
 
 QUIET = click.option("--quiet", is_flag=True, help="Plain stage lines instead of progress bars.")
@@ -32,7 +39,7 @@ BASELINES = click.option(
 )
 
 
-def _fail(exc: ReleasegateError) -> None:
+def _fail(exc: ReleasegateError) -> NoReturn:
     if isinstance(exc, SuiteError):
         for problem in exc.problems:
             click.echo(problem, err=True)
@@ -42,8 +49,64 @@ def _fail(exc: ReleasegateError) -> None:
     sys.exit(exc.exit_code)
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+class _Main(click.Group):
+    """The command group; maps every error outside the gate to an exit code in one place.
+
+    Exit 1 is the gate's FAIL and nothing else: usage errors stay click's 2, signals give
+    128 + signal, and any other exception (OSError, MemoryError, a bug) gives 4 with one
+    line on stderr (the traceback with ``--debug``).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except ReleasegateError as exc:
+            _debug_trace(ctx)
+            _fail(exc)
+        except RunInterrupted as exc:
+            where = exc.run_dir
+            more = (
+                f": servers stopped, records kept in {where} "
+                f"(continue with: releasegate run --resume {where})"
+                if where is not None
+                else ""
+            )
+            click.echo(f"releasegate: {exc}{more}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("releasegate: interrupted by SIGINT", err=True)
+            sys.exit(130)
+        except click.Abort:
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+            _debug_trace(ctx)
+            kind = "error" if isinstance(exc, OSError) else "internal error"
+            hint = "" if ctx.meta.get(DEBUG_KEY) else " (rerun with --debug for the traceback)"
+            click.echo(
+                f"releasegate: {kind}: {type(exc).__name__}: {_one_line(exc)}{hint}", err=True
+            )
+            sys.exit(4)
+
+
+DEBUG_KEY = "releasegate.debug"
+
+
+def _debug_trace(ctx: click.Context) -> None:
+    if ctx.meta.get(DEBUG_KEY):
+        traceback.print_exc(file=sys.stderr)
+
+
 def _summarise(result: Result, run_dir: Path) -> None:
     click.echo(f"verdict: {result.verdict.upper()}  →  {result.recommendation.action}")
+    if not result.complete:
+        click.echo(f"PARTIAL RUN: {result.partial_reason} (at most INCONCLUSIVE)")
     for check in result.checks:
         click.echo(f"  [{check.verdict:>12}] {check.name} ({check.severity}): {check.reason}")
     click.echo(
@@ -52,19 +115,28 @@ def _summarise(result: Result, run_dir: Path) -> None:
     )
 
 
-@click.group(epilog=EXIT_HELP)
+@click.group(cls=_Main, epilog=EXIT_HELP)
 @click.version_option(package_name="releasegate")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Print the traceback of an error (exit codes stay).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """releasegate: gate a candidate local LLM against the incumbent before release."""
+    ctx.meta[DEBUG_KEY] = debug
 
 
 @main.command(epilog=EXIT_HELP)
-@click.argument("suite", type=click.Path(path_type=Path))
+@click.argument("suite", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
-    help="Run folder (default: reports/<suite>/<UTC timestamp>/).",
+    help="Run folder; must be new or empty (default: reports/<suite>/<UTC timestamp>-<id>/).",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Continue the interrupted run in this folder (SUITE defaults to the one it ran).",
 )
 @QUIET
 @click.option(
@@ -85,36 +157,47 @@ def main() -> None:
     help="With --baseline: compare performance even if the environment differs.",
 )
 def run(
-    suite: Path,
+    suite: Path | None,
     out_dir: Path | None,
+    resume_dir: Path | None,
     quiet: bool,
     use_baseline: bool,
     baselines_root: Path,
     skip_incumbent: bool,
     ignore_fingerprint: bool,
 ) -> None:
-    """Run SUITE: launch both models, measure, compare, decide and report."""
+    """Run SUITE: launch both models, measure, compare, decide and report.
+
+    Each run gets a folder of its own. SIGINT or SIGTERM stops the servers and records the
+    abort; `run --resume RUN_DIR` then runs what is left (finished items and rounds are
+    kept) and decides over the whole plan.
+    """
     from releasegate.pipeline import BaselineOptions, run_loaded
+    from releasegate.resume import resume_run
     from releasegate.suite import load_suite
 
-    try:
-        loaded = load_suite(suite)
-        options = None
-        if use_baseline:
-            options = BaselineOptions(
-                _baseline_file(baselines_root, loaded.suite.name, loaded.suite.incumbent.id),
-                ignore_fingerprint=ignore_fingerprint,
-                run_incumbent=not skip_incumbent,
+    if resume_dir is not None:
+        if out_dir is not None or use_baseline or skip_incumbent or ignore_fingerprint:
+            raise click.UsageError(
+                "--resume continues a run as it was started: no --out or --baseline options"
             )
-        elif skip_incumbent or ignore_fingerprint:
-            raise SuiteError(["--skip-incumbent and --ignore-fingerprint need --baseline"])
-        result, run_dir = run_loaded(loaded, out_dir, quiet=quiet, baseline=options)
-    except ReleasegateError as exc:
-        _fail(exc)
-        return
-    except KeyboardInterrupt:
-        click.echo("releasegate: interrupted; servers stopped, records kept.", err=True)
-        sys.exit(130)
+        with trap_signals():
+            result, run_dir = resume_run(resume_dir, suite, quiet=quiet)
+    else:
+        if suite is None:
+            raise click.UsageError("Missing argument 'SUITE' (or give --resume RUN_DIR).")
+        with trap_signals():
+            loaded = load_suite(suite)
+            options = None
+            if use_baseline:
+                options = BaselineOptions(
+                    _baseline_file(baselines_root, loaded.suite.name, loaded.suite.incumbent.id),
+                    ignore_fingerprint=ignore_fingerprint,
+                    run_incumbent=not skip_incumbent,
+                )
+            elif skip_incumbent or ignore_fingerprint:
+                raise SuiteError(["--skip-incumbent and --ignore-fingerprint need --baseline"])
+            result, run_dir = run_loaded(loaded, out_dir, quiet=quiet, baseline=options)
     _summarise(result, run_dir)
     sys.exit(EXIT_CODES[result.verdict])
 
@@ -182,11 +265,7 @@ def report(run_dir: Path) -> None:
     """Re-render every report of RUN_DIR from its records.jsonl."""
     from releasegate.pipeline import render
 
-    try:
-        result = render(run_dir)
-    except ReleasegateError as exc:
-        _fail(exc)
-        return
+    result = render(run_dir)
     _summarise(result, run_dir)
     sys.exit(EXIT_CODES[result.verdict])
 
@@ -220,12 +299,15 @@ def calibrate(
     """Run SUITE's incumbent against itself REPEATS times; report noise and margins."""
     from releasegate.calibrate import calibrate as run_calibration
     from releasegate.calibrate import write_report
-    from releasegate.pipeline import default_run_dir
+    from releasegate.pipeline import claim_folder, default_run_dir
     from releasegate.suite import load_suite
 
-    try:
+    with trap_signals():
         loaded = load_suite(suite)
-        out_dir = out_dir or default_run_dir(f"{loaded.suite.name}-calibration")
+        if out_dir is None:
+            out_dir = default_run_dir(f"{loaded.suite.name}-calibration")
+        else:
+            claim_folder(out_dir)
         noise = run_calibration(loaded, repeats, out_dir, quiet)
         report_path = write_report(noise, out_dir)
         if write_baseline:
@@ -234,9 +316,6 @@ def calibrate(
             path = save_baseline(out_dir / str(repeats), "incumbent", baselines_root)
             write_calibration(path, {n.name: n.noise for n in noise})
             click.echo(f"baseline with calibration written: {path}")
-    except ReleasegateError as exc:
-        _fail(exc)
-        return
     click.echo(f"{'check':<24}{'noise':>10}{'margin':>10}{'recommended':>13}  ok")
     for n in noise:
         unit = "" if n.scale == "difference" else " (log)"

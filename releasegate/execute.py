@@ -5,12 +5,14 @@ run one at a time in the plan's A B B A order; around each round the server's me
 is reset and read, and its ``/metrics`` are scraped about once a second. With sequential
 stopping on, the gate looks after every completed round pair and skips the remaining rounds
 once every critical load check is decided (see :mod:`releasegate.gate.sequential`).
+
+A resumed run (:mod:`releasegate.resume`) passes what earlier attempts finished: those items
+and rounds are skipped, the rest run in plan order, and the looks see all of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from releasegate.plan import LoadRound, Plan
 from releasegate.probes.metrics import scrape_metrics
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, ProbeRecord, Record, RecordWriter, RequestRecord
+from releasegate.records.lifecycle import Finished
 from releasegate.records.views import RunRecords
 from releasegate.workloads.eval import run_eval
 from releasegate.workloads.load import run_round
@@ -27,17 +30,36 @@ from releasegate.workloads.load import run_round
 METRICS_PERIOD_S = 1.0
 
 
-async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: RunProgress) -> None:
+async def execute(
+    plan: Plan,
+    run_dir: Path,
+    writer: RecordWriter,
+    progress: RunProgress,
+    finished: Finished | None = None,
+) -> None:
     """Run every workload of the plan; every result is appended to ``writer`` as it arrives.
+
+    Args:
+        finished: what earlier attempts of this run finished (a resume); skipped here.
 
     Raises:
         EndpointError: an endpoint could not be brought up (nothing is run then).
     """
     suite = plan.loaded.suite
+    done = finished or Finished(frozenset(), frozenset(), frozenset(), False)
+    evals = [
+        (e, arm, [i for i in e.items if (e.workload.name, i.id, arm) not in done.items])
+        for e in plan.evals
+        for arm in plan.run_arms
+    ]
+    rounds = [] if done.stopped else [r for r in plan.rounds if _key(r) not in done.rounds]
+    if not rounds and not any(items for _, _, items in evals):
+        progress.stage("nothing left to run")
+        return
     concurrency = max(
         [w.concurrency for w in suite.eval] + [w.concurrency for w in suite.load] + [1]
     )
-    seen: list[Record] = []  # in-memory copy for the sequential looks
+    seen: list[Record] = list(done.records)  # in-memory copy for the sequential looks
 
     def write(record: Record) -> None:
         writer.write(record)
@@ -46,8 +68,11 @@ async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: Run
     progress.stage("starting servers")
     async with open_endpoints(plan, run_dir, write, concurrency) as endpoints:
         for e in plan.evals:
+            todo = [(arm, items) for plan_e, arm, items in evals if plan_e is e and items]
+            if not todo:
+                continue
             progress.stage(f"eval {e.workload.name}")
-            task = progress.add(f"eval {e.workload.name}", total=len(e.items) * len(plan.arms))
+            task = progress.add(f"eval {e.workload.name}", total=sum(len(i) for _, i in todo))
 
             def on_item(record: Record, task: int = task) -> None:
                 write(record)
@@ -55,33 +80,45 @@ async def execute(plan: Plan, run_dir: Path, writer: RecordWriter, progress: Run
 
             await asyncio.gather(
                 *(
-                    run_eval(endpoints[arm].client, e.workload, e.items, arm, on_item)
-                    for arm in plan.run_arms
+                    run_eval(endpoints[arm].client, e.workload, items, arm, on_item)
+                    for arm, items in todo
                 )
             )
-        if plan.rounds:
-            await _run_load(plan, endpoints, write, seen, progress)
+        if rounds:
+            await _run_load(plan, rounds, done.rounds, endpoints, write, seen, progress)
         progress.stage("stopping servers")
 
 
-async def _run_load(plan: Plan, endpoints, write, seen: list[Record], progress) -> None:
-    """Every load round in plan order, stopping early when a sequential look says so."""
+def _key(rnd: LoadRound) -> tuple[str, int, str]:
+    return (rnd.workload.name, rnd.index, rnd.arm)
+
+
+async def _run_load(
+    plan: Plan,
+    rounds: list[LoadRound],
+    finished: frozenset[tuple[str, int, str]],
+    endpoints,
+    write,
+    seen: list[Record],
+    progress,
+) -> None:
+    """The load rounds left, in plan order, stopping early when a sequential look says so."""
     suite = plan.loaded.suite
-    task = progress.add("load rounds", total=len(plan.rounds))
-    done: set[tuple[str, int, str]] = set()
+    task = progress.add("load rounds", total=len(rounds))
+    done: set[tuple[str, int, str]] = set(finished)
     evals = None
-    for rnd in plan.rounds:
+    for rnd in rounds:
         progress.stage(f"load {rnd.workload.name}: {rnd.arm} round {rnd.index + 1}")
         await _run_load_round(rnd, endpoints[rnd.arm], write)
         progress.advance(task)
-        done.add((rnd.workload.name, rnd.index, rnd.arm))
+        done.add(_key(rnd))
         other = "incumbent" if rnd.arm == "candidate" else "candidate"
         if not plan.sequential or (rnd.workload.name, rnd.index, other) not in done:
             continue
         run = RunRecords.of(seen)
         evals = evals if evals is not None else compare_evals(suite, run)
         verdict = look(suite, run, evals=evals)
-        if verdict.stop and rnd is not plan.rounds[-1]:
+        if verdict.stop and rnd is not rounds[-1]:
             skipped = len(plan.rounds) - len(done)
             write(
                 EventRecord(
@@ -99,7 +136,7 @@ async def _run_load(plan: Plan, endpoints, write, seen: list[Record], progress) 
                 f"sequential stop after {verdict.pairs} round pairs "
                 f"({verdict.reason}); {skipped} rounds skipped"
             )
-            progress.advance(task, skipped)
+            progress.advance(task, len(rounds) - len(done - finished))
             return
 
 
@@ -160,8 +197,12 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
     finally:
         if poller is not None:
             poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await poller
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # the run itself is being cancelled (a signal), not just the poller
     if endpoint.sampler is not None:
         write(
             ProbeRecord(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import resource
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,25 +13,70 @@ from pathlib import Path
 
 from releasegate import environment
 from releasegate.baselines import load_baseline
-from releasegate.errors import RecordsError
+from releasegate.errors import RecordsError, ReleasegateError, SuiteError
 from releasegate.execute import execute
 from releasegate.gate.against_baseline import compare_with_baseline
 from releasegate.gate.compare import compare_all
 from releasegate.gate.decide import decide_checks, overall
-from releasegate.gate.result import ArmSummary, FlippedItem, ReportInput, Result
+from releasegate.gate.result import (
+    ArmSummary,
+    FlippedItem,
+    Recommendation,
+    ReportInput,
+    Result,
+    Verdict,
+)
 from releasegate.gate.sequential import final_checks, look
 from releasegate.plan import Plan, build_plan, uses_sequential
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_records
+from releasegate.records.lifecycle import ABORTED, FINISHED, Finished, run_status
 from releasegate.records.views import RunRecords
 from releasegate.report import write_all
+from releasegate.signals import RunInterrupted, run_async
 from releasegate.suite import ARMS, LoadedSuite, Suite, load_suite
 
 
 def default_run_dir(suite_name: str, root: Path = Path("reports")) -> Path:
-    """``reports/<suite>/<UTC timestamp>/``."""
+    """Create and return a new ``reports/<suite>/<UTC timestamp>-<random suffix>/``.
+
+    The folder is created with ``exist_ok=False``, so two runs started in the same second
+    never share one.
+    """
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return root / suite_name / stamp
+    parent = root / suite_name
+    for _ in range(8):
+        path = parent / f"{stamp}-{secrets.token_hex(3)}"
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ReleasegateError(f"cannot create a run folder under {parent}: {exc}") from exc
+        return path
+    raise ReleasegateError(f"cannot create a new run folder under {parent}")
+
+
+def claim_folder(path: Path, option: str = "--out") -> Path:
+    """Create ``path`` or accept it when empty; one run (or calibration) per folder.
+
+    Raises:
+        SuiteError: the folder holds files already, or cannot be created.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        taken = any(path.iterdir())
+    except OSError as exc:
+        raise SuiteError([f"{option} {path}: cannot use it as a run folder: {exc}"]) from exc
+    if taken:
+        raise SuiteError(
+            [
+                f"{option} {path}: the folder is not empty; give a new folder (an interrupted "
+                f"run is continued with: releasegate run --resume {path})"
+            ]
+        )
+    return path
 
 
 def fingerprint(plan: Plan) -> dict:
@@ -67,8 +113,16 @@ def harness_usage() -> dict[str, float]:
 
 
 def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
-    """Open the run folder and write its ``meta`` record first."""
-    writer = RecordWriter(run_dir)
+    """Claim the run folder (its ``records.jsonl`` is created, never reused) and write the
+    ``meta`` record first.
+
+    Raises:
+        SuiteError: another run created ``records.jsonl`` there first.
+    """
+    try:
+        writer = RecordWriter(run_dir, exclusive=True)
+    except FileExistsError as exc:
+        raise SuiteError([f"{run_dir}: another run is writing to this folder"]) from exc
     loaded = plan.loaded
     writer.write(
         MetaRecord(
@@ -113,36 +167,74 @@ def run_loaded(
     quiet: bool = False,
     baseline: BaselineOptions | None = None,
 ) -> tuple[Result, Path]:
-    """Plan, execute, compare, decide and report a validated suite."""
+    """Plan, execute, compare, decide and report a validated suite.
+
+    ``run_dir`` must be new or empty (SuiteError otherwise); by default a new, uniquely
+    named folder under ``reports/<suite>/`` is created.
+    """
     if baseline is not None:
         load_baseline(baseline.path)  # a broken baseline fails before anything starts
     arms = ARMS if baseline is None or baseline.run_incumbent else ("candidate",)
     plan = build_plan(loaded, arms=arms)
-    run_dir = run_dir or default_run_dir(loaded.suite.name)
+    if run_dir is None:
+        run_dir = default_run_dir(loaded.suite.name)
+    else:
+        claim_folder(run_dir)
     writer = start_run(plan, run_dir)
     if baseline is not None:
         detail = {
             "path": str(baseline.path.resolve()),
             "ignore_fingerprint": baseline.ignore_fingerprint,
+            "run_incumbent": baseline.run_incumbent,
         }
-        writer.write(EventRecord(t=time.time(), event="baseline", detail=detail))
+        try:
+            writer.write(EventRecord(t=time.time(), event="baseline", detail=detail))
+        except BaseException:
+            writer.close()
+            raise
+    execute_recorded(plan, run_dir, writer, quiet)
+    return render(run_dir), run_dir
+
+
+def execute_recorded(
+    plan: Plan,
+    run_dir: Path,
+    writer: RecordWriter,
+    quiet: bool = False,
+    finished: Finished | None = None,
+) -> None:
+    """Execute the plan (what ``finished`` lacks of it) and record how the attempt ended.
+
+    ``run_finished`` (``complete: true``) when the plan ran to its end or a sequential look
+    stopped it; ``run_aborted`` with the reason otherwise. The writer is closed either way.
+
+    Raises:
+        RunInterrupted: SIGINT or SIGTERM (under :func:`releasegate.signals.trap_signals`).
+    """
     try:
         with RunProgress(quiet=quiet) as progress:
-            asyncio.run(execute(plan, run_dir, writer, progress))
+            run_async(execute(plan, run_dir, writer, progress, finished))
     except BaseException as exc:
-        writer.write(
-            EventRecord(
-                t=time.time(),
-                event="run_aborted",
-                detail={"error": f"{type(exc).__name__}: {exc}"},
-            )
-        )
+        if isinstance(exc, RunInterrupted):
+            exc.run_dir = run_dir
+            detail = {"reason": f"interrupted by {exc.signal_name}", "signal": exc.signal_name}
+        elif isinstance(exc, KeyboardInterrupt):
+            detail = {"reason": "interrupted by SIGINT", "signal": "SIGINT"}
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+            detail = {"reason": error, "error": error}
+        end = EventRecord(t=time.time(), event=ABORTED, detail={**detail, **harness_usage()})
+        with contextlib.suppress(OSError):  # a full disk must not hide the first error
+            try:
+                writer.write(end)
+            finally:
+                writer.close()
         raise
+    try:
+        done = {"complete": True, **harness_usage()}
+        writer.write(EventRecord(t=time.time(), event=FINISHED, detail=done))
     finally:
-        writer.write(EventRecord(t=time.time(), event="run_finished", detail=harness_usage()))
         writer.close()
-    result = render(run_dir)
-    return result, run_dir
 
 
 def evaluate(run: RunRecords) -> ReportInput:
@@ -150,6 +242,8 @@ def evaluate(run: RunRecords) -> ReportInput:
     if run.meta is None:
         raise RecordsError("the records hold no 'meta' record: not a complete run folder")
     suite = Suite.model_validate(run.meta.suite)
+    status = run_status(run.events)  # of this run (a baseline comparison swaps ``run``)
+    ends = [e.detail for e in run.events if e.event in (FINISHED, ABORTED)]
     used = next((e.detail for e in run.events if e.event == "baseline"), None)
     baseline_info, drift = None, []
     if used is not None:
@@ -166,6 +260,8 @@ def evaluate(run: RunRecords) -> ReportInput:
     else:
         checks = decide_checks(suite, compare_all(suite, run))
     verdict, recommendation = overall(checks)
+    if not status.complete:
+        verdict, recommendation = partial_verdict(verdict, recommendation, status.reason)
     result = Result(
         suite=suite.name,
         run_id=run.meta.run_id,
@@ -179,11 +275,39 @@ def evaluate(run: RunRecords) -> ReportInput:
         drift=drift,
         started_at=run.meta.t,
         finished_at=max((e.t for e in run.events), default=None),
-        harness=next((e.detail for e in run.events if e.event == "run_finished"), {}),
+        harness={k: v for k, v in (ends[-1] if ends else {}).items() if k.startswith("harness_")},
+        complete=status.complete,
+        partial_reason=status.reason,
+        attempts=status.attempts,
         alpha=suite.gate.alpha,
         pass_confidence=suite.gate.pass_confidence,
     )
     return ReportInput(result=result, latency=run.latency_samples())
+
+
+def partial_verdict(
+    verdict: Verdict, recommendation: Recommendation, reason: str | None
+) -> tuple[Verdict, Recommendation]:
+    """A partial run never passes: PASS becomes INCONCLUSIVE (hold); FAIL stays FAIL.
+
+    What ran already failed, so a FAIL stands; checks that passed on part of the plan
+    were not shown for the whole of it.
+    """
+    note = f"partial run ({reason}): the verdict covers only what ran"
+    if verdict == "pass":
+        return "inconclusive", Recommendation(
+            action="hold",
+            reasons=[
+                "hold the release: every critical check passed on what ran, but the run "
+                "did not finish its plan (resume it with: releasegate run --resume RUN_DIR)",
+                note,
+                *recommendation.reasons[1:],
+            ],
+        )
+    return verdict, Recommendation(
+        action=recommendation.action,
+        reasons=[*recommendation.reasons[:1], note, *recommendation.reasons[1:]],
+    )
 
 
 def render(run_dir: Path) -> Result:

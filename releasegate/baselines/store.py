@@ -29,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from releasegate.baselines.fingerprint import Fingerprint, fingerprint_from_meta
 from releasegate.errors import RecordsError
 from releasegate.records import SCHEMA_VERSION as RECORDS_SCHEMA_VERSION
-from releasegate.records import MetaRecord, Record, read_records
+from releasegate.records import EventRecord, MetaRecord, Record, read_records
+from releasegate.records.lifecycle import run_status
 from releasegate.records.model import Arm
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,11 @@ def build_baseline(records: list[Record], arm: Arm = "incumbent", source: str = 
     metas = [r for r in records if isinstance(r, MetaRecord)]
     if not metas:
         raise RecordsError(f"{source}: no 'meta' record: not a complete run folder")
-    if any(r.kind == "event" and r.event == "run_aborted" for r in records):
-        raise RecordsError(f"{source}: the run was aborted; a baseline needs a finished run")
+    status = run_status([r for r in records if isinstance(r, EventRecord)])
+    if not status.complete:  # a resumed run that finished is complete
+        raise RecordsError(
+            f"{source}: partial run ({status.reason}); a baseline needs a finished run"
+        )
     meta = metas[0]
     own = [r for r in records if r.kind != "meta" and getattr(r, "arm", None) == arm]
     if not own:

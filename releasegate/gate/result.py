@@ -126,6 +126,12 @@ class Result(_Model):
     harness: dict[str, float] = Field(
         default_factory=dict, description="releasegate's own peak RSS (MB) and CPU seconds."
     )
+    complete: bool = Field(
+        default=True,
+        description="False for a partial run (aborted, killed or crashed): never a PASS.",
+    )
+    partial_reason: str | None = Field(default=None, description="Why the run is partial.")
+    attempts: int = Field(default=1, description="1 + the number of times the run was resumed.")
     alpha: float = Field(
         description="The suite's family-wise false-FAIL rate; each check records the α it was "
         "tested at (sequential runs split this one between looks and fallback)."

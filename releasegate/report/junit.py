@@ -125,9 +125,18 @@ def render_junit(data: ReportInput) -> str:
             "reasons": "; ".join(result.recommendation.reasons),
             "alpha": result.alpha,
             "pass_confidence": result.pass_confidence,
+            "complete": str(result.complete).lower(),
+            "partial_reason": result.partial_reason,
         },
     )
     counts = {"failure": 0, "error": 0, "skipped": 0}
+    tests = len(result.checks)
+    if not result.complete:  # a test case of its own, so CI test views show it
+        case = ET.SubElement(suite_el, "testcase", classname=_x(classname), name="PARTIAL RUN")
+        reason = result.partial_reason or "the run did not finish"
+        ET.SubElement(case, "error", message=_x(f"PARTIAL RUN: {reason}"), type="partial")
+        counts["error"] += 1
+        tests += 1
     for check in result.checks:
         outcome = _testcase(suite_el, classname, check)
         if outcome:
@@ -136,7 +145,7 @@ def render_junit(data: ReportInput) -> str:
     if result.started_at is not None and result.finished_at is not None:
         elapsed = max(0.0, result.finished_at - result.started_at)
     for el in (root, suite_el):
-        el.set("tests", str(len(result.checks)))
+        el.set("tests", str(tests))
         el.set("failures", str(counts["failure"]))
         el.set("errors", str(counts["error"]))
         el.set("skipped", str(counts["skipped"]))

@@ -68,6 +68,9 @@ def render_summary(data: ReportInput) -> str:
         f"**Recommendation: {rec.action}** (run `{md_escape(result.run_id)}`)",
         "",
     ]
+    if not result.complete:
+        reason = md_escape(result.partial_reason or "the run did not finish")
+        lines += [f"> **PARTIAL RUN**: {reason}. At most INCONCLUSIVE.", ""]
     lines += [f"- {md_escape(reason)}" for reason in rec.reasons]
     if rec.reasons:
         lines.append("")

@@ -276,6 +276,7 @@ def test_aborted_run_or_missing_arm_is_refused(tmp_path: Path) -> None:
     with RecordWriter(tmp_path / "one") as writer:
         writer.write(meta())
         writer.write_all(arm_records("candidate"))
+        writer.write(EventRecord(t=11.0, event="run_finished", detail={"complete": True}))
     with pytest.raises(RecordsError, match="no records of arm 'incumbent'"):
         save_baseline(tmp_path / "one", root=tmp_path / "b")
     assert not (tmp_path / "b").exists()
