@@ -10,6 +10,7 @@ import click
 
 from releasegate.errors import ReleasegateError, SuiteError
 from releasegate.gate.result import Result
+from releasegate.records.errors import describe
 
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
 EXIT_HELP = """\b
@@ -46,6 +47,9 @@ def _summarise(result: Result, run_dir: Path) -> None:
     click.echo(f"verdict: {result.verdict.upper()}  →  {result.recommendation.action}")
     for check in result.checks:
         click.echo(f"  [{check.verdict:>12}] {check.name} ({check.severity}): {check.reason}")
+    for arm, summary in result.arms.items():
+        for line in describe(summary.first_errors):
+            click.echo(f"  {arm} errors: {line}")
     click.echo(
         f"reports: {run_dir}/report.html  {run_dir}/result.json  "
         f"{run_dir}/junit.xml  {run_dir}/summary.md"

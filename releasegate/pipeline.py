@@ -22,7 +22,9 @@ from releasegate.gate.sequential import final_checks, look
 from releasegate.plan import Plan, build_plan, uses_sequential
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_records
+from releasegate.records.errors import first_errors
 from releasegate.records.views import RunRecords
+from releasegate.redact import redact_obj, redact_text
 from releasegate.report import write_all
 from releasegate.suite import ARMS, LoadedSuite, Suite, load_suite
 
@@ -74,10 +76,12 @@ def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
         MetaRecord(
             t=time.time(),
             run_id=uuid.uuid4().hex[:12],
-            suite=loaded.suite.model_dump(mode="json", by_alias=True, exclude_none=True),
+            suite=redact_obj(
+                loaded.suite.model_dump(mode="json", by_alias=True, exclude_none=True)
+            ),
             suite_path=str(loaded.path),
             suite_sha256=loaded.sha256,
-            environment=fingerprint(plan),
+            environment=redact_obj(fingerprint(plan)),
         )
     )
     return writer
@@ -134,7 +138,7 @@ def run_loaded(
             EventRecord(
                 t=time.time(),
                 event="run_aborted",
-                detail={"error": f"{type(exc).__name__}: {exc}"},
+                detail={"error": redact_text(f"{type(exc).__name__}: {exc}")},
             )
         )
         raise
@@ -195,6 +199,7 @@ def render(run_dir: Path) -> Result:
 
 def _arm_summaries(suite: Suite, run: RunRecords) -> dict[str, ArmSummary]:
     models = run.meta.environment.get("models", {}) if run.meta else {}
+    errors = first_errors(run)
     out = {}
     for arm in ARMS:
         model = models.get(arm, {})
@@ -212,6 +217,7 @@ def _arm_summaries(suite: Suite, run: RunRecords) -> dict[str, ArmSummary]:
             requests=len(reqs),
             errors=sum(not t.ok for t in reqs),
             server_exit=exits[0].detail if exits else None,
+            first_errors=errors.get(arm, []),
         )
     return out
 

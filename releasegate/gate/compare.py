@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats as sps
 
 from releasegate.gate.result import Verdict
+from releasegate.probes.metrics import memory_unknown_reason
 from releasegate.records.views import RunRecords
 from releasegate.stats import (
     Estimate,
@@ -195,9 +196,9 @@ def compare_rounds(
     pairs = min(len(cand), len(inc))
     cand, inc = cand[:pairs], inc[:pairs]
     if pairs == 0 or min(cand + inc) <= 0:
-        return Comparison(
-            check, None, "log-ratio", margin, None, None, unit, "no complete rounds on both arms"
-        )
+        why = memory_unknown_reason(run) if check.metric == "peak_rss" else None
+        reason = why or "no complete rounds on both arms"
+        return Comparison(check, None, "log-ratio", margin, None, None, unit, reason)
     est = paired_log_ratio(cand, inc, higher_is_better=higher, confidence=confidence)
     if check.metric == "peak_rss":
         est = _floor_se(est, noise if noise is not None else MEMORY_SE_FLOOR, confidence)

@@ -200,9 +200,10 @@ class FakeOpenAIServer:
             await asyncio.Event().wait()  # until cancelled at shutdown
         if sc.trickle_s is not None:
             writer = _Trickle(writer, sc.trickle_s)
-        plain = {"/health": (sc.health_status, '{"status": "ok"}'), "/v1/models": (
-            sc.models_status, '{"object": "list", "data": [{"id": "fake"}]}'
-        )}
+        plain = {
+            "/health": (sc.health_status, '{"status": "ok"}'),
+            "/v1/models": (sc.models_status, '{"object": "list", "data": [{"id": "fake"}]}'),
+        }
         if path == "/metrics" and sc.metrics is not None:
             plain["/metrics"] = (200, sc.metrics)
         if path in plain:

@@ -20,7 +20,7 @@ def venv_bin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir = tmp_path / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     script = bin_dir / "fake-llama-server"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} {FAKE} \"$@\"\n")
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} {FAKE} "$@"\n')
     script.chmod(0o755)
     (bin_dir / "not-executable").write_text("")
     python = bin_dir / "python"
