@@ -100,7 +100,9 @@ def test_probe_falls_back_health_models_completion(
     probes = events(out, "probe")
     assert [p.arm for p in probes] == ["candidate", "incumbent"]
     assert {p.detail["answered"] for p in probes} == {answered}
-    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in gets)
+    assert gets and all(r.headers["authorization"] == f"Bearer {KEY}" for r in gets)
+    for path in (p for p in out.rglob("*") if p.is_file()):  # the key is sent, never written
+        assert KEY.encode() not in path.read_bytes(), path
 
 
 def test_endpoint_answering_only_errors_is_exit_4(tmp_path: Path) -> None:
