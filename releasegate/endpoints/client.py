@@ -211,15 +211,14 @@ class OpenAIClient:
         started_at = _wall()
         t0 = _perf()
         state = _Stream(self.api == "chat", self.max_text_chars if keep_text else -1)
-        status: int | None = None
-        error: str | None = None
         limits = [d for d in (self.deadline_s, deadline_s) if d is not None]
         deadline = min(limits) if limits else None
         try:
             async with asyncio.timeout(deadline):
-                status, error = await self._exchange(body, state, t0)
+                error = await self._exchange(body, state, t0)
         except TimeoutError:
             error = f"deadline: no complete response within {deadline:g} s"
+        status = state.status
         e2e = _perf() - t0
         if error is None and status == 200 and not state.done and state.finish is None:
             error = "stream ended early"
@@ -238,17 +237,18 @@ class OpenAIClient:
         digest = state.digest.hexdigest() if state.digest is not None else None
         return Completion(timing, "".join(state.text), state.chars, digest)
 
-    async def _exchange(
-        self, body: dict[str, Any], state: _Stream, t0: float
-    ) -> tuple[int | None, str | None]:
-        """Send and read one request into ``state``; the HTTP status and the error, if any."""
-        status: int | None = None
+    async def _exchange(self, body: dict[str, Any], state: _Stream, t0: float) -> str | None:
+        """Send and read one request into ``state`` (status included); the error, if any."""
         error: str | None = None
         try:
             async with self._http.stream("POST", self._url, json=body) as resp:
-                status = resp.status_code
+                status = state.status = resp.status_code
                 if status != 200:
-                    raw = await resp.aread()
+                    raw = b""
+                    async for chunk in resp.aiter_raw():  # enough for the message, no more
+                        raw += chunk
+                        if len(raw) >= 4 * _ERROR_CHARS:
+                            break
                     detail = _clip(raw.decode("utf-8", "replace")) or resp.reason_phrase
                     error = f"HTTP {status}: {detail}"
                 else:
@@ -270,13 +270,14 @@ class OpenAIClient:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except OSError as exc:  # pragma: no cover - httpx maps these; kept as a net
             error = f"{type(exc).__name__}: {exc}"
-        return status, error
+        return error
 
 
 class _Stream:
     """What has been read of one response's events so far."""
 
     __slots__ = (
+        "status",
         "chat",
         "keep",
         "room",
@@ -293,6 +294,7 @@ class _Stream:
 
     def __init__(self, chat: bool, keep_chars: int) -> None:
         """``keep_chars``: text to keep (its length and hash are counted); < 0 keeps none."""
+        self.status: int | None = None
         self.chat = chat
         self.keep = keep_chars >= 0
         self.room = keep_chars  # characters still to keep

@@ -131,6 +131,7 @@ class FakeOpenAIServer:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def base_url(self) -> str:
@@ -155,12 +156,17 @@ class FakeOpenAIServer:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        writers = list(self._writers)
+        for writer in writers:  # hung or unread answers: drop them before the loop ends
+            writer.transport.abort()
+        await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
         await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._writers.add(writer)
         self.connections += 1
         answered = False
         try:

@@ -21,7 +21,15 @@ async def test_trickling_server_is_cut_at_the_deadline() -> None:
     assert "0.6 s" in timing.error
     assert timing.e2e_s is not None and 0.6 <= timing.e2e_s <= 0.6 + 0.25
     assert 0.6 <= wall <= 0.6 + 0.3
-    assert not timing.ok
+    assert not timing.ok  # (headers trickle too: none had arrived)
+
+
+async def test_huge_error_body_is_not_read_whole() -> None:
+    with FakeOpenAIServer(Scenario(status=500, error_body="e" * 8_000_000)) as fake:
+        async with OpenAIClient(fake.base_url, model="m") as c:
+            timing, *_ = await c.complete("x", max_tokens=4)
+    assert timing.status == 500 and timing.error is not None
+    assert timing.error.startswith("HTTP 500: eee") and len(timing.error) <= 500
 
 
 async def test_hung_request_ends_at_the_per_call_deadline() -> None:
