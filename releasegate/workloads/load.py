@@ -143,11 +143,13 @@ async def run_round(
                 return
             if deadline is not None and perf() >= deadline:
                 return
+            spent = budget is not None and budget.spent
+            if spent and stop_seq is None:  # a duration-bound window just closes
+                return
             next_seq = seq + 1
             prompt = prompts[seq % n_prompts]
-            if budget is not None and budget.spent:
-                if stop_seq is None:
-                    return
+            if spent:
+                assert budget is not None
                 if tally is not None:
                     tally.not_sent += 1
                 if on_result is not None:
@@ -160,14 +162,14 @@ async def run_round(
                 ).timing
             else:
 
-                async def send(deadline: float | None, prompt: str = prompt) -> Timing:
+                async def send(limit: float | None, prompt: str = prompt) -> Timing:
                     return (
                         await complete(
                             prompt,
                             max_tokens=max_tokens,
                             extra=extra,
                             keep_text=False,
-                            deadline_s=deadline,
+                            deadline_s=limit,
                         )
                     ).timing
 
