@@ -178,3 +178,15 @@ async def test_eval_budget_cuts_then_skips_items() -> None:
     assert records[0].timing.error.startswith("budget: cut")
     assert all(r.timing.error.startswith("budget: not sent") for r in records[1:])
     assert all(r.scores == {"contains": 0.0} for r in records)
+
+
+async def test_duration_window_closes_when_the_budget_runs_out() -> None:
+    with FakeOpenAIServer(Scenario(hang=True)) as fake:
+        async with OpenAIClient(fake.base_url, model="m", max_connections=2) as client:
+            t = time.perf_counter()
+            summary = await run_round(
+                client, ["p"], concurrency=2, max_tokens=4, duration_s=30.0, budget=Budget(0.3)
+            )
+            wall = time.perf_counter() - t
+    assert 0.3 <= wall <= 0.6
+    assert summary.requests == 2 and summary.not_sent == 0 and summary.ok == 0
