@@ -82,7 +82,12 @@ def _suite(rounds: int) -> Suite:
             "load": [{"name": "l", "prompts": ["x"], "rounds": rounds, "requests_per_round": 9}],
             "gate": {
                 "checks": [
-                    {"name": "tput", "metric": "output_tokens_per_s", "margin": MARGIN, "owner": "p"},
+                    {
+                        "name": "tput",
+                        "metric": "output_tokens_per_s",
+                        "margin": MARGIN,
+                        "owner": "p",
+                    },
                     {"name": "mem", "metric": "peak_rss", "margin": MARGIN, "owner": "p"},
                 ]
             },

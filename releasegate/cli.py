@@ -12,6 +12,7 @@ import click
 
 from releasegate.errors import ReleasegateError, SuiteError
 from releasegate.gate.result import Result
+from releasegate.records.errors import describe
 from releasegate.signals import RunInterrupted, trap_signals
 
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
@@ -109,6 +110,9 @@ def _summarise(result: Result, run_dir: Path) -> None:
         click.echo(f"PARTIAL RUN: {result.partial_reason} (at most INCONCLUSIVE)")
     for check in result.checks:
         click.echo(f"  [{check.verdict:>12}] {check.name} ({check.severity}): {check.reason}")
+    for arm, summary in result.arms.items():
+        for line in describe(summary.first_errors):
+            click.echo(f"  {arm} errors: {line}")
     click.echo(
         f"reports: {run_dir}/report.html  {run_dir}/result.json  "
         f"{run_dir}/junit.xml  {run_dir}/summary.md"

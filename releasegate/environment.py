@@ -20,6 +20,8 @@ from typing import Any
 
 import psutil
 
+from releasegate.executables import find_executable
+
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
@@ -172,7 +174,7 @@ def server_info(argv: list[str]) -> dict[str, Any]:
         its libraries that identifies the build (None / {} when unknown).
     """
     exe = argv[0] if argv else None
-    resolved = shutil.which(exe) if exe else None
+    resolved = find_executable(exe) if exe else None
     resolved_path = str(Path(resolved).resolve()) if resolved else None
     info: dict[str, Any] = {
         "executable": exe,

@@ -19,7 +19,7 @@ from pathlib import Path
 from releasegate.endpoints.arms import Endpoint, open_endpoints
 from releasegate.gate.sequential import compare_evals, look
 from releasegate.plan import LoadRound, Plan
-from releasegate.probes.metrics import scrape_metrics
+from releasegate.probes.metrics import ScrapedMemory, scrape_metrics
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, ProbeRecord, Record, RecordWriter, RequestRecord
 from releasegate.records.lifecycle import Finished
@@ -140,13 +140,17 @@ async def _run_load(
             return
 
 
-async def _poll_metrics(endpoint: Endpoint, rnd: LoadRound, write) -> None:
+async def _poll_metrics(
+    endpoint: Endpoint, rnd: LoadRound, write, memory: ScrapedMemory | None = None
+) -> None:
     """Scrape ``/metrics`` about once a second until cancelled; stop if there are none."""
     assert endpoint.metrics_url is not None
     while True:
         values = await scrape_metrics(endpoint.http, endpoint.metrics_url)
         if values is None:
             return
+        if memory is not None:
+            memory.observe(values)
         write(
             ProbeRecord(t=time.time(), arm=rnd.arm, probe="metrics", round=rnd.index, values=values)
         )
@@ -166,8 +170,10 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
         )
     )
     poller = None
+    # not launched here: memory only from the server's own /metrics, if it exports RSS
+    memory = ScrapedMemory() if endpoint.sampler is None and endpoint.metrics_url else None
     if endpoint.metrics_url is not None:
-        poller = asyncio.create_task(_poll_metrics(endpoint, rnd, write))
+        poller = asyncio.create_task(_poll_metrics(endpoint, rnd, write, memory))
 
     def on_result(seq: int, timing, warmup: bool) -> None:
         write(
@@ -193,6 +199,7 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
             warmup=workload.warmup_requests,
             extra={**workload.params, **({"ignore_eos": True} if workload.ignore_eos else {})},
             on_result=on_result,
+            budget=endpoint.budget(workload.name, workload.budget_s),
         )
     finally:
         if poller is not None:
@@ -203,19 +210,17 @@ async def _run_load_round(rnd: LoadRound, endpoint: Endpoint, write) -> None:
                 current = asyncio.current_task()
                 if current is not None and current.cancelling():
                     raise  # the run itself is being cancelled (a signal), not just the poller
+    rss = None
     if endpoint.sampler is not None:
-        write(
-            ProbeRecord(
-                t=time.time(),
-                arm=rnd.arm,
-                probe="memory",
-                round=rnd.index,
-                values={
-                    "peak_rss": float(endpoint.sampler.peak_rss),
-                    "last_rss": float(endpoint.sampler.last_rss),
-                },
-            )
-        )
+        rss = {
+            "peak_rss": float(endpoint.sampler.peak_rss),
+            "last_rss": float(endpoint.sampler.last_rss),
+        }
+    elif memory is not None and endpoint.metrics_url is not None:
+        memory.observe(await scrape_metrics(endpoint.http, endpoint.metrics_url))  # round end
+        rss = memory.values()
+    if rss is not None:
+        write(ProbeRecord(t=time.time(), arm=rnd.arm, probe="memory", round=rnd.index, values=rss))
     write(
         EventRecord(
             t=time.time(),

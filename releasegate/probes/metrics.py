@@ -7,12 +7,18 @@ or unparsable endpoint yields None: metrics are optional evidence, never a reaso
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+if TYPE_CHECKING:
+    from releasegate.records.views import RunRecords
+
 log = logging.getLogger(__name__)
 
+RSS_NAME = "process_resident_memory_bytes"
+"""prometheus_client's process collector (vLLM and other Python servers); not llama-server."""
 QUEUE_DEPTH_NAMES = ("llamacpp:requests_deferred", "vllm:num_requests_waiting")
 IN_FLIGHT_NAMES = ("llamacpp:requests_processing", "vllm:num_requests_running")
 
@@ -79,3 +85,41 @@ def queue_depth(metrics: dict[str, float] | None) -> float | None:
 def in_flight(metrics: dict[str, float] | None) -> float | None:
     """Requests being processed (llama-server processing / vLLM running), or None if unknown."""
     return _first(metrics, IN_FLIGHT_NAMES)
+
+
+class ScrapedMemory:
+    """Peak and last ``process_resident_memory_bytes`` over the scrapes of one load round.
+
+    For an endpoint releasegate did not launch, this is the only memory it can see; the
+    values it gives have the keys of the launched-process sampler's ``memory`` probe.
+    """
+
+    def __init__(self) -> None:
+        self.peak: float | None = None
+        self.last: float | None = None
+
+    def observe(self, metrics: dict[str, float] | None) -> None:
+        value = metric_sum(metrics, RSS_NAME)
+        if value is not None:
+            self.last = value
+            self.peak = value if self.peak is None else max(self.peak, value)
+
+    def values(self) -> dict[str, float] | None:
+        """``{"peak_rss", "last_rss"}`` in bytes, or None when no scrape carried the metric."""
+        if self.peak is None or self.last is None:
+            return None
+        return {"peak_rss": self.peak, "last_rss": self.last}
+
+
+def memory_unknown_reason(run: RunRecords) -> str | None:
+    """Why an arm reached in url mode has no ``memory`` probe; None when none is missing."""
+    reasons = []
+    for arm in ("candidate", "incumbent"):
+        connected = any(e.arm == arm and e.event == "connected" for e in run.events)
+        if not connected or any(p.arm == arm and p.probe == "memory" for p in run.probes):
+            continue
+        reasons.append(
+            f"{arm}: releasegate did not launch its endpoint and no scrape of its /metrics "
+            f"carried {RSS_NAME}"
+        )
+    return "peak memory unknown (" + "; ".join(reasons) + ")" if reasons else None

@@ -87,8 +87,16 @@ class ItemRecord(_Base):
     item_id: str
     category: str | None = None
     cluster: str | None = None
-    prompt: str
-    output: str
+    prompt: str = Field(description="The prompt, cut to 16 KiB (see prompt_chars).")
+    prompt_chars: int | None = Field(
+        default=None, description="Full prompt length when the stored prompt was cut."
+    )
+    prompt_sha256: str | None = Field(default=None, description="sha256 of the full prompt.")
+    output: str = Field(description="The model's output, cut to 16 KiB (see output_chars).")
+    output_chars: int | None = Field(
+        default=None, description="Full output length when the stored output was cut."
+    )
+    output_sha256: str | None = Field(default=None, description="sha256 of the full output.")
     scores: dict[str, float] = Field(description="Scorer name → score in [0, 1].")
     score_details: dict[str, str] = Field(default_factory=dict)
     timing: Timing

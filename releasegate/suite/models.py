@@ -48,7 +48,12 @@ class ServerSpec(Strict):
     health_path: str = "/health"
     metrics_path: str | None = "/metrics"
     startup_timeout_s: float = Field(default=180.0, gt=0)
-    request_timeout_s: float = Field(default=120.0, gt=0)
+    request_timeout_s: float = Field(
+        default=120.0, gt=0, description="Limit on connecting and on each read of a response."
+    )
+    request_deadline_s: float = Field(
+        default=300.0, gt=0, description="Limit on a whole request, first byte sent to last read."
+    )
     api_key_env: str | None = Field(
         default=None, description="Environment variable holding the API key (never stored)."
     )
@@ -237,6 +242,12 @@ class EvalWorkload(Strict):
     )
     max_tokens: int = Field(default=64, gt=0)
     concurrency: int = Field(default=1, gt=0)
+    budget_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Wall time this workload may take on each arm; once spent, requests in "
+        "flight are cut and the rest are recorded as not sent (error kind 'budget').",
+    )
 
 
 class LoadWorkload(Strict):
@@ -254,6 +265,12 @@ class LoadWorkload(Strict):
     requests_per_round: int | None = Field(default=None, gt=0)
     duration_s: float | None = Field(default=None, gt=0)
     warmup_requests: int = Field(default=2, ge=0)
+    budget_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Wall time all rounds of this workload may take on each arm; once spent, "
+        "requests in flight are cut and the rest are recorded as not sent (error kind 'budget').",
+    )
 
     @model_validator(mode="after")
     def _count_xor_duration(self) -> LoadWorkload:

@@ -6,6 +6,10 @@ flight while there is work. Warm-up requests run first, to completion, and are l
 summary; then the measured window opens. It closes when ``requests`` measured requests have
 been sent or ``duration_s`` has passed (no request starts after that; those in flight finish),
 and ends when the last one returns.
+
+With a :class:`~releasegate.workloads.budget.Budget`, requests in flight are cut when it runs
+out and, once it is spent, a count-bound window records its remaining requests as not sent
+(a duration-bound window just closes).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from releasegate.endpoints.client import OpenAIClient
 from releasegate.records.model import Timing
+from releasegate.workloads.budget import Budget
 
 __all__ = ["OnResult", "RoundSummary", "run_round"]
 
@@ -45,6 +50,7 @@ class RoundSummary:
     output_tokens_per_s: float
     mean_concurrency: float
     started_at: float
+    not_sent: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """A plain dict, e.g. for an event record's ``detail``."""
@@ -54,9 +60,10 @@ class RoundSummary:
 class _Tally:
     """Running totals of the measured window, kept cheap (no per-request objects)."""
 
-    __slots__ = ("requests", "ok", "tokens", "busy_s")
+    __slots__ = ("requests", "ok", "tokens", "busy_s", "not_sent")
 
     def __init__(self) -> None:
+        self.not_sent = 0
         self.requests = 0
         self.ok = 0
         self.tokens = 0
@@ -82,6 +89,7 @@ async def run_round(
     warmup: int = 0,
     extra: Mapping[str, Any] | None = None,
     on_result: OnResult | None = None,
+    budget: Budget | None = None,
 ) -> RoundSummary:
     """Run one closed-loop round.
 
@@ -98,6 +106,7 @@ async def run_round(
         warmup: requests sent before the window opens and left out of the summary.
         extra: per-request body fields (e.g. ``{"ignore_eos": True}``).
         on_result: called with ``(seq, timing, is_warmup)`` as each request finishes.
+        budget: the workload's time budget on this arm (charged while the round runs).
 
     Returns:
         The measured window's summary.
@@ -134,13 +143,37 @@ async def run_round(
                 return
             if deadline is not None and perf() >= deadline:
                 return
+            spent = budget is not None and budget.spent
+            if spent and stop_seq is None:  # a duration-bound window just closes
+                return
             next_seq = seq + 1
+            prompt = prompts[seq % n_prompts]
+            if spent:
+                assert budget is not None
+                if tally is not None:
+                    tally.not_sent += 1
+                if on_result is not None:
+                    on_result(seq, budget.not_sent(), tally is None)
+                continue
             t = perf()
-            timing = (
-                await complete(
-                    prompts[seq % n_prompts], max_tokens=max_tokens, extra=extra, keep_text=False
-                )
-            ).timing
+            if budget is None:
+                timing = (
+                    await complete(prompt, max_tokens=max_tokens, extra=extra, keep_text=False)
+                ).timing
+            else:
+
+                async def send(limit: float | None, prompt: str = prompt) -> Timing:
+                    return (
+                        await complete(
+                            prompt,
+                            max_tokens=max_tokens,
+                            extra=extra,
+                            keep_text=False,
+                            deadline_s=limit,
+                        )
+                    ).timing
+
+                timing = await budget.run(send, client.deadline_s)
             if tally is not None:
                 tally.add(timing, perf() - t)
             if on_result is not None:
@@ -156,18 +189,23 @@ async def run_round(
         except BaseExceptionGroup as group:  # e.g. on_result raised: pass the first one on
             raise group.exceptions[0] from None
 
-    if warmup:
-        await run(min(concurrency, warmup), warmup, None, None)
-
-    tally = _Tally()
-    started_at = time.time()
-    t0 = perf()
-    stop_seq = next_seq + requests if requests is not None else None
-    deadline = t0 + duration_s if duration_s is not None else None
-    workers = concurrency if requests is None else min(concurrency, requests)
-    if workers:
-        await run(workers, stop_seq, deadline, tally)
-    wall = perf() - t0
+    if budget is not None:
+        budget.start()
+    try:
+        if warmup:
+            await run(min(concurrency, warmup), warmup, None, None)
+        tally = _Tally()
+        started_at = time.time()
+        t0 = perf()
+        stop_seq = next_seq + requests if requests is not None else None
+        deadline = t0 + duration_s if duration_s is not None else None
+        workers = concurrency if requests is None else min(concurrency, requests)
+        if workers:
+            await run(workers, stop_seq, deadline, tally)
+        wall = perf() - t0
+    finally:
+        if budget is not None:
+            budget.stop()
     per_s = 1.0 / wall if wall > 0 else 0.0
     return RoundSummary(
         concurrency=concurrency,
@@ -180,4 +218,5 @@ async def run_round(
         output_tokens_per_s=tally.tokens * per_s,
         mean_concurrency=tally.busy_s * per_s,
         started_at=started_at,
+        not_sent=tally.not_sent,
     )

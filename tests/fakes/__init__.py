@@ -1,5 +1,5 @@
 """In-process fakes of the servers releasegate talks to, for fast and exact tests."""
 
-from .openai_server import FakeOpenAIServer, Scenario
+from .openai_server import FakeOpenAIServer, Scenario, closed_port
 
-__all__ = ["FakeOpenAIServer", "Scenario"]
+__all__ = ["FakeOpenAIServer", "Scenario", "closed_port"]

@@ -3,13 +3,19 @@
 It runs an asyncio server in a background thread (so sync and async tests can both use it),
 keeps connections alive, answers ``POST /v1/chat/completions`` and ``POST /v1/completions``
 with a chunked ``text/event-stream`` shaped by the current :class:`Scenario`, and keeps every
-request it received (path, lower-cased headers, JSON body) for assertions.
+request it received (path, lower-cased headers, JSON body) for assertions. ``GET /health``,
+``GET /v1/models`` and ``GET /metrics`` answer as the scenario says (for endpoint probes).
+
+Fault modes: ``trickle_s`` (one byte at a time), ``hang`` (read the request, never answer),
+``huge_chars`` (a response of that many characters), plus HTTP errors, drops and garbage;
+:func:`closed_port` gives a port where nothing listens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +46,11 @@ class Scenario:
             connection does, instead of a chunked one.
         hangup_next: after answering, read the next request on the same connection and
             close it unanswered (a server dropping an idle keep-alive connection).
+        trickle_s: send the whole response one byte at a time, this many seconds apart.
+        hang: read the request and never answer (until the server shuts down).
+        huge_chars: replace ``tokens`` by text of this many characters, in 64 KiB chunks.
+        health_status: status of ``GET /health``; models_status: of ``GET /v1/models``.
+        metrics: body of ``GET /metrics`` (Prometheus text); None answers 404.
     """
 
     tokens: Sequence[str] = ("Hello", ",", " world", "!")
@@ -60,6 +71,12 @@ class Scenario:
     prompt_tokens: int = 7
     close_delimited: bool = False
     hangup_next: bool = False
+    trickle_s: float | None = None
+    hang: bool = False
+    huge_chars: int = 0
+    health_status: int = 200
+    models_status: int = 200
+    metrics: str | None = None
 
 
 @dataclass
@@ -69,6 +86,32 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, read, closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _Trickle:
+    """A writer that sends every byte on its own, ``delay`` seconds apart."""
+
+    def __init__(self, writer: asyncio.StreamWriter, delay: float) -> None:
+        self._writer = writer
+        self._delay = delay
+        self._pending = b""
+
+    def write(self, data: bytes) -> None:
+        self._pending += data
+
+    async def drain(self) -> None:
+        data, self._pending = self._pending, b""
+        for i in range(len(data)):
+            self._writer.write(data[i : i + 1])
+            await self._writer.drain()
+            await asyncio.sleep(self._delay)
 
 
 class _Dropped(Exception):
@@ -88,6 +131,7 @@ class FakeOpenAIServer:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def base_url(self) -> str:
@@ -112,12 +156,17 @@ class FakeOpenAIServer:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        writers = list(self._writers)
+        for writer in writers:  # hung or unread answers: drop them before the loop ends
+            writer.transport.abort()
+        await asyncio.gather(*(w.wait_closed() for w in writers), return_exceptions=True)
         await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self._writers.add(writer)
         self.connections += 1
         answered = False
         try:
@@ -152,13 +201,27 @@ class FakeOpenAIServer:
             self._tasks.discard(task)
             writer.close()
 
-    async def _respond(self, writer: asyncio.StreamWriter, path: str, sc: Scenario) -> None:
-        if path not in ("/v1/chat/completions", "/v1/completions"):
+    async def _respond(self, writer: Any, path: str, sc: Scenario) -> None:
+        if sc.hang:
+            await asyncio.Event().wait()  # until cancelled at shutdown
+        if sc.trickle_s is not None:
+            writer = _Trickle(writer, sc.trickle_s)
+        plain = {
+            "/health": (sc.health_status, '{"status": "ok"}'),
+            "/v1/models": (sc.models_status, '{"object": "list", "data": [{"id": "fake"}]}'),
+        }
+        if path == "/metrics" and sc.metrics is not None:
+            plain["/metrics"] = (200, sc.metrics)
+        if path in plain:
+            status, text = plain[path]
+            sc = Scenario(status=status, error_body=text if status == 200 else '{"error": 1}')
+        elif path not in ("/v1/chat/completions", "/v1/completions"):
             sc = Scenario(status=404, error_body='{"error": {"message": "not found"}}')
-        if sc.status != 200:
+        if sc.status != 200 or path in plain:
             body = sc.error_body.encode()
             writer.write(
-                f"HTTP/1.1 {sc.status} Error\r\nContent-Type: application/json\r\n"
+                f"HTTP/1.1 {sc.status} {'OK' if sc.status == 200 else 'Error'}\r\n"
+                "Content-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
@@ -190,7 +253,11 @@ class FakeOpenAIServer:
         if chat and sc.role_chunk:
             role = {"index": 0, "delta": {"role": "assistant", "content": None}}
             await send(json.dumps({"object": "chunk", "choices": [role]}))
-        for i, token in enumerate(sc.tokens):
+        tokens = sc.tokens
+        if sc.huge_chars:
+            size = 65536
+            tokens = ["x" * min(size, sc.huge_chars - i) for i in range(0, sc.huge_chars, size)]
+        for i, token in enumerate(tokens):
             if sc.drop_after is not None and i >= sc.drop_after:
                 await writer.drain()
                 raise _Dropped
@@ -198,7 +265,7 @@ class FakeOpenAIServer:
             if delay:
                 await asyncio.sleep(delay)
             await send('{"choices": [{"delta": ' if i == sc.malformed_at else chunk(token))
-        n = len(sc.tokens)
+        n = len(tokens)
         if sc.finish_reason is not None:
             timings = {"prompt_n": sc.prompt_tokens, "predicted_n": n}
             more = {"timings": timings} if sc.timings else {}

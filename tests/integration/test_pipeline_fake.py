@@ -104,15 +104,15 @@ def test_report_rerenders_from_records(tmp_path: Path, fake_server) -> None:
     assert (out / "report.html").is_file()
 
 
-def test_unreachable_url_is_data_not_a_crash(tmp_path: Path) -> None:
+def test_unreachable_url_stops_before_the_run(tmp_path: Path) -> None:
     suite = tmp_path / "suite.yaml"
     suite.write_text(SUITE.format(url="http://127.0.0.1:9"))
     out = tmp_path / "run"
     result = CliRunner().invoke(main, ["run", str(suite), "--out", str(out), "--quiet"])
-    # every request fails: nothing can be measured, so nothing can pass
-    assert result.exit_code == 3, result.output
-    items = [r for r in read_records(out) if r.kind == "item"]
-    assert items and all(r.timing.error for r in items)
+    # the endpoint probe fails first: exit 4, nothing is run (tests/integration/test_url_mode.py)
+    assert result.exit_code == 4, result.output
+    assert "candidate endpoint http://127.0.0.1:9 does not answer" in result.output
+    assert not [r for r in read_records(out) if r.kind in ("item", "request")]
 
 
 def test_calibrate_reports_noise_and_recommended_margins(tmp_path: Path, fake_server) -> None:

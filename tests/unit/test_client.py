@@ -31,7 +31,7 @@ async def test_chat_stream_text_tokens_and_body(fake: FakeOpenAIServer) -> None:
     params = {"temperature": 0.0, "seed": 3}
     async with OpenAIClient(fake.base_url + "/v1/", model="smol", params=params) as client:
         before = time.time()
-        timing, text = await client.complete(
+        timing, text, *_ = await client.complete(
             "hi", max_tokens=9, system="be brief", extra={"ignore_eos": True}
         )
     assert text == "Hello, world!"
@@ -63,7 +63,7 @@ async def test_ttft_and_itl_follow_injected_delays(
     fake: FakeOpenAIServer, client: OpenAIClient
 ) -> None:
     fake.scenario = Scenario(tokens=["a"] * 6, first_token_delay_s=0.05, token_delay_s=0.02)
-    timing, _ = await client.complete("x", max_tokens=6)
+    timing, *_ = await client.complete("x", max_tokens=6)
     assert timing.ok
     assert timing.ttft_s is not None and 0.045 <= timing.ttft_s <= 0.5
     offsets = timing.chunk_offsets_s
@@ -86,7 +86,7 @@ async def test_wire_variants_read_the_same(
     fake: FakeOpenAIServer, client: OpenAIClient, wire: dict[str, bool]
 ) -> None:
     fake.scenario = Scenario(**wire)
-    timing, text = await client.complete("x", max_tokens=4)
+    timing, text, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok, timing.error
     assert text == "Hello, world!"
     assert len(timing.chunk_offsets_s) == 4
@@ -95,7 +95,7 @@ async def test_wire_variants_read_the_same(
 
 async def test_completions_api(fake: FakeOpenAIServer) -> None:
     async with OpenAIClient(fake.base_url, model="m", api="completions") as client:
-        timing, text = await client.complete("Once", max_tokens=4, system="S")
+        timing, text, *_ = await client.complete("Once", max_tokens=4, system="S")
     assert text == "Hello, world!"
     assert timing.ok and len(timing.chunk_offsets_s) == 4
     assert timing.completion_tokens == 4
@@ -108,11 +108,11 @@ async def test_token_counts_fall_back_to_llama_timings(
     fake: FakeOpenAIServer, client: OpenAIClient
 ) -> None:
     fake.scenario = Scenario(usage=False, timings=True, prompt_tokens=11)
-    timing, _ = await client.complete("x", max_tokens=4)
+    timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok
     assert (timing.prompt_tokens, timing.completion_tokens) == (11, 4)
     fake.scenario = Scenario(usage=False)
-    timing, _ = await client.complete("x", max_tokens=4)
+    timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok
     assert (timing.prompt_tokens, timing.completion_tokens) == (None, None)
 
@@ -121,19 +121,19 @@ async def test_http_error_is_data_and_truncated(
     fake: FakeOpenAIServer, client: OpenAIClient
 ) -> None:
     fake.scenario = Scenario(status=503, error_body='{"error": {"message": "Loading model"}}')
-    timing, text = await client.complete("x", max_tokens=4)
+    timing, text, *_ = await client.complete("x", max_tokens=4)
     assert not timing.ok and timing.status == 503 and text == ""
     assert timing.error is not None and timing.error.startswith("HTTP 503")
     assert "Loading model" in timing.error
     assert timing.ttft_s is None and timing.chunk_offsets_s == []
     fake.scenario = Scenario(status=500, error_body="x" * 5000)
-    timing, _ = await client.complete("x", max_tokens=4)
+    timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.error is not None and 100 < len(timing.error) <= 500
 
 
 async def test_malformed_json_is_an_error(fake: FakeOpenAIServer, client: OpenAIClient) -> None:
     fake.scenario = Scenario(malformed_at=2)
-    timing, text = await client.complete("x", max_tokens=4)
+    timing, text, *_ = await client.complete("x", max_tokens=4)
     assert not timing.ok and timing.status == 200
     assert timing.error is not None and "malformed JSON" in timing.error
     assert text == "Hello," and len(timing.chunk_offsets_s) == 2
@@ -141,11 +141,11 @@ async def test_malformed_json_is_an_error(fake: FakeOpenAIServer, client: OpenAI
 
 async def test_dropped_connection_is_an_error(fake: FakeOpenAIServer, client: OpenAIClient) -> None:
     fake.scenario = Scenario(drop_after=2)
-    timing, text = await client.complete("x", max_tokens=4)
+    timing, text, *_ = await client.complete("x", max_tokens=4)
     assert not timing.ok and timing.error
     assert text == "Hello,"
     fake.scenario = Scenario()  # the pool recovers on a fresh connection
-    timing, _ = await client.complete("x", max_tokens=4)
+    timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok
 
 
@@ -153,10 +153,10 @@ async def test_stream_without_done_or_finish_ended_early(
     fake: FakeOpenAIServer, client: OpenAIClient
 ) -> None:
     fake.scenario = Scenario(done=False, finish_reason=None, usage=False)
-    timing, _ = await client.complete("x", max_tokens=4)
+    timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.error == "stream ended early"
     fake.scenario = Scenario(done=False, finish_reason="length")
-    timing, _ = await client.complete("x", max_tokens=4)
+    timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok and timing.finish_reason == "length"
 
 
@@ -164,7 +164,7 @@ async def test_connection_refused_is_data() -> None:
     with FakeOpenAIServer() as server:
         url = server.base_url
     async with OpenAIClient(url, model="m", timeout_s=2.0) as client:
-        timing, text = await client.complete("x", max_tokens=4)
+        timing, text, *_ = await client.complete("x", max_tokens=4)
     assert not timing.ok and timing.status is None and text == ""
     assert timing.error is not None and "Connect" in timing.error
     assert timing.e2e_s is not None
@@ -173,7 +173,7 @@ async def test_connection_refused_is_data() -> None:
 async def test_read_timeout_is_data(fake: FakeOpenAIServer) -> None:
     fake.scenario = Scenario(first_token_delay_s=1.0)
     async with OpenAIClient(fake.base_url, model="m", timeout_s=0.1) as client:
-        timing, _ = await client.complete("x", max_tokens=4)
+        timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.error is not None and timing.error.startswith("timeout")
     assert timing.e2e_s is not None and timing.e2e_s < 0.9
 
@@ -181,7 +181,7 @@ async def test_read_timeout_is_data(fake: FakeOpenAIServer) -> None:
 async def test_api_key_only_in_authorization_header(fake: FakeOpenAIServer) -> None:
     async with OpenAIClient(fake.base_url, model="m", api_key="sk-secret") as client:
         assert "sk-secret" not in repr(client)
-        timing, _ = await client.complete("x", max_tokens=4)
+        timing, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok
     (req,) = fake.received
     assert req.headers["authorization"] == "Bearer sk-secret"
@@ -192,7 +192,7 @@ async def test_connections_are_reused_and_text_can_be_dropped(
     fake: FakeOpenAIServer, client: OpenAIClient
 ) -> None:
     for _ in range(5):
-        timing, text = await client.complete("x", max_tokens=4, keep_text=False)
+        timing, text, *_ = await client.complete("x", max_tokens=4, keep_text=False)
         assert timing.ok and text == "" and len(timing.chunk_offsets_s) == 4
     assert fake.connections == 1
 
@@ -208,7 +208,7 @@ def _mock(body: bytes) -> httpx.MockTransport:
 async def test_error_event_in_stream_is_an_error() -> None:
     body = b'data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: {"error":{"message":"oom"}}\n\n'
     async with OpenAIClient("http://t", model="m", transport=_mock(body)) as client:
-        timing, text = await client.complete("x", max_tokens=4)
+        timing, text, *_ = await client.complete("x", max_tokens=4)
     assert timing.error == "server error in stream: oom" and text == "a"
 
 
@@ -220,7 +220,7 @@ async def test_reasoning_chunks_are_tokens_but_not_text() -> None:
         b"data: [DONE]\n\n"
     )
     async with OpenAIClient("http://t", model="m", transport=_mock(body)) as client:
-        timing, text = await client.complete("x", max_tokens=4)
+        timing, text, *_ = await client.complete("x", max_tokens=4)
     assert timing.ok and text == "ok"
     assert len(timing.chunk_offsets_s) == 2 and timing.completion_tokens == 2
 
@@ -239,7 +239,7 @@ async def test_close_delimited_body_and_no_reuse(fake: FakeOpenAIServer) -> None
     fake.scenario = Scenario(close_delimited=True, split=True)
     async with OpenAIClient(fake.base_url, model="m") as client:
         for _ in range(2):
-            timing, text = await client.complete("x", max_tokens=4)
+            timing, text, *_ = await client.complete("x", max_tokens=4)
             assert timing.ok, timing.error
             assert text == "Hello, world!"
     assert fake.connections == 2
@@ -249,7 +249,7 @@ async def test_keepalive_connection_closed_by_server_is_retried(fake: FakeOpenAI
     fake.scenario = Scenario(hangup_next=True)
     async with OpenAIClient(fake.base_url, model="m") as client:
         for _ in range(3):
-            timing, _ = await client.complete("x", max_tokens=4)
+            timing, *_ = await client.complete("x", max_tokens=4)
             assert timing.ok, timing.error
     assert fake.hangups == 2 and fake.connections == 3
 
