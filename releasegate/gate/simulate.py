@@ -40,7 +40,13 @@ from releasegate.gate.compare import Comparison, compare_all
 from releasegate.gate.decide import decide_checks, overall
 from releasegate.gate.result import CheckResult, Verdict
 from releasegate.gate.sequential import SequentialConfig, compare_evals, final_checks, look
-from releasegate.gate.simulate_suites import LOAD_WORKLOAD, Margins, demo_suite, sim_suite
+from releasegate.gate.simulate_suites import (
+    DEMO_WORKLOADS,
+    LOAD_WORKLOAD,
+    Margins,
+    demo_suite,
+    sim_suite,
+)
 from releasegate.records import EventRecord, ItemRecord, ProbeRecord, Record, RequestRecord, Timing
 from releasegate.records.model import Arm
 from releasegate.records.views import RunRecords
@@ -63,7 +69,6 @@ __all__ = [
 
 ARMS: tuple[Arm, Arm] = ("candidate", "incumbent")
 Direction = Literal["two-way", "lost_only", "won_only"]
-DEMO_WORKLOADS = ("facts", "arithmetic", "classify", "json")
 FAILED = Timing(started_at=0.0, e2e_s=0.01, status=500, error="HTTP 500: simulated error")
 REFUSED_S = 0.001  # a refused connection returns at once
 REFUSED = Timing(started_at=0.0, e2e_s=REFUSED_S, error="ConnectError: simulated dead server")
@@ -291,13 +296,20 @@ def simulate(scenario: Scenario, rng: np.random.Generator) -> RunRecords:
 
 
 def prefix(run: RunRecords, pairs: int) -> RunRecords:
-    """The run as it stood after ``pairs`` complete round pairs (eval items all present)."""
-    return RunRecords(
-        meta=run.meta,
-        requests=[r for r in run.requests if r.round < pairs],
-        items=run.items,
-        probes=[p for p in run.probes if p.round is None or p.round < pairs],
-        events=[e for e in run.events if e.detail.get("round", -1) < pairs],
+    """The run as it stood after ``pairs`` complete round pairs (eval items all present).
+
+    Built with :meth:`RunRecords.of`, as a real run's records are read, so any view the
+    records class derives is derived here too.
+    """
+    meta = [run.meta] if run.meta is not None else []
+    return RunRecords.of(
+        [
+            *meta,
+            *run.items,
+            *(r for r in run.requests if r.round < pairs),
+            *(p for p in run.probes if p.round is None or p.round < pairs),
+            *(e for e in run.events if e.detail.get("round", -1) < pairs),
+        ]
     )
 
 

@@ -15,9 +15,11 @@ from releasegate.suite import Suite
 if TYPE_CHECKING:
     from releasegate.gate.simulate import Scenario
 
-__all__ = ["DEMO_CHECKS", "DEMO_GATE", "Margins", "demo_suite", "sim_suite"]
+__all__ = ["DEMO_CHECKS", "DEMO_GATE", "DEMO_WORKLOADS", "Margins", "demo_suite", "sim_suite"]
 
 LOAD_WORKLOAD = "chat"
+DEMO_WORKLOADS = ("facts", "arithmetic", "classify", "json")
+"""The demo's eval workloads, in the order ``suites/demo.yaml`` lists them."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ DEMO_CHECKS: list[dict[str, Any]] = [
             "severity": "advisory",
             "owner": "ml-quality",
         }
-        for w in ("facts", "arithmetic", "classify", "json")
+        for w in DEMO_WORKLOADS
     ),
     {"name": "ttft-p95", "metric": "ttft_p95", "margin": 0.55, "owner": "platform-latency"},
     {"name": "e2e-p95", "metric": "e2e_p95", "margin": 0.25, "owner": "platform-latency"},
