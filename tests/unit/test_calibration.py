@@ -132,3 +132,8 @@ def test_benchmark_script_prints_the_summary(capsys) -> None:
     assert set(doc["power"]) == {"p95 +10%", "accuracy -5 pts", "throughput -10%", "memory +10%"}
     saved = doc["sequential"]["mean_saved_clear_cut"]
     assert len(saved) == 2 and all(0.0 <= v <= 1.0 for v in saved.values())
+    assert doc["sequential"]["config"]["stop_on_fail"] is False
+    lost = doc["false_pass"]["1.5x margin, lost-only (per check PASS rate)"]
+    assert set(lost) == {"quality", "ttft-p95", "throughput", "memory"}
+    assert doc["demo"]["aa"]["request errors"]["sequential"]["false_fail"]["n"] == 2
+    assert set(doc["timings"]) == set(doc["scenarios"]) and len(doc["scenarios"]) == 18
