@@ -23,8 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = 100
 DEMO = Scenario.demo()
 ERRORS = replace(DEMO, cand_error_rate=0.005, inc_error_rate=0.005)
-PENDING_ERRORS = "issue 10: the threshold request-error check fails A/A runs with a few errors"
-PENDING_NEWCOMBE = "issue 10: the conditional McNemar interval passes lost-only drops"
 
 
 def bound(runs: int, goal: float) -> int:
@@ -145,7 +143,6 @@ def test_demo_gate_without_errors_rarely_fails_and_a_dead_candidate_round_fails(
     assert sum(o.verdict == "fail" for o in other) <= bound(50, 0.01)
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING_ERRORS)
 def test_demo_gate_with_request_errors_rarely_fails() -> None:
     aa = replays(ERRORS, seed=24)
     assert sum(o.verdict == "fail" for o in aa) <= bound(RUNS, 0.01)
