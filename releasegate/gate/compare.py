@@ -189,8 +189,12 @@ def compare_tail(
 
 
 def _floor_se(est: Estimate, floor: float, confidence: float) -> Estimate:
-    """Widen an estimate whose standard error is below ``floor`` (t on n − 1 df)."""
-    if est.se is None or est.se >= floor or est.n < 2:
+    """Widen an estimate whose standard error is below ``floor`` (t on n − 1 df).
+
+    A zero spread (``se`` None from the exact sign-flip path) is floored too: the floor is
+    the noise known from calibration, which a handful of identical rounds cannot undercut.
+    """
+    if est.n < 2 or not math.isfinite(est.estimate) or (est.se is not None and est.se >= floor):
         return est
     return t_estimate(
         est.estimate,

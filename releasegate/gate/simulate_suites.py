@@ -57,7 +57,7 @@ DEMO_CHECKS: list[dict[str, Any]] = [
 ]
 """The checks of ``suites/demo.yaml`` (the request-error check is implicit)."""
 
-DEMO_GATE: dict[str, Any] = {"alpha": 0.01, "pass_confidence": 0.95}
+DEMO_GATE: dict[str, Any] = {"alpha": 0.01, "pass_confidence": 0.95, "max_error_rate": 0.03}
 """The demo's gate policy besides its checks (everything else at the schema's defaults)."""
 
 

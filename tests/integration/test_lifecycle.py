@@ -40,8 +40,9 @@ load:
     rounds: 4
     warmup_requests: 1
 gate:
+  max_error_rate: 0.3  # a few dozen requests per arm cannot show a rate <= 1 %
   checks:
-    - {{name: quality, metric: quality, margin: 0.05, owner: qa}}
+    - {{name: quality, metric: quality, margin: 0.7, owner: qa}}  # 3 items: Tango ±63 points
     - {{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf, severity: advisory}}
 """
 PER_ROUND = 6 + 1  # measured + warm-up requests
@@ -237,15 +238,20 @@ def test_a_complete_run_says_complete(suite: Path, tmp_path: Path) -> None:
 # ------------------------------------------------------------------ resume
 
 
+def completions(server) -> list:
+    """The chat requests a server received (not the endpoint probes' health checks)."""
+    return [r for r in server.received if r.path.endswith("/chat/completions")]
+
+
 def test_resume_after_a_cut_in_a_load_round(suite: Path, tmp_path: Path, fake_server) -> None:
     out = tmp_path / "run"
     run_ok(suite, out)
     cut(out, '"round_start"', nth=2, extra=3)  # round 3 (incumbent, index 1) was cut
-    before = len(fake_server.received)
+    before = len(completions(fake_server))
     result = cli("run", "--resume", str(out), "--quiet")
     assert result.exit_code == 0, result.output
     # only the cut round and the five after it ran again; no eval item
-    assert len(fake_server.received) - before == 6 * PER_ROUND
+    assert len(completions(fake_server)) - before == 6 * PER_ROUND
     records = read_records(out)
     requests = [r for r in records if r.kind == "request"]
     assert len(requests) == ROUNDS * PER_ROUND  # every round exactly once
@@ -282,10 +288,10 @@ def test_resume_after_a_cut_in_the_eval(suite: Path, tmp_path: Path, fake_server
     out = tmp_path / "run"
     run_ok(suite, out)
     cut(out, '"kind":"item"', nth=1, extra=0)  # two items were scored
-    before = len(fake_server.received)
+    before = len(completions(fake_server))
     result = cli("run", "--resume", str(out), "--quiet")
     assert result.exit_code == 0, result.output
-    assert len(fake_server.received) - before == 4 + ROUNDS * PER_ROUND
+    assert len(completions(fake_server)) - before == 4 + ROUNDS * PER_ROUND
     items = [(r.workload, r.item_id, r.arm) for r in read_records(out) if r.kind == "item"]
     assert len(items) == 6 and len(set(items)) == 6
 

@@ -45,8 +45,9 @@ load:
     rounds: {rounds}
     warmup_requests: 0
 gate:
+  max_error_rate: 0.3  # a few dozen requests per arm cannot show a rate <= 1 %
   checks:
-    - {{name: quality, metric: quality, margin: 0.05, owner: qa}}
+    - {{name: quality, metric: quality, margin: 0.8, owner: qa}}  # 2 items: Tango ±75 points
     - {{name: tput, metric: output_tokens_per_s, margin: 1.0, owner: perf, severity: advisory}}
 """
 

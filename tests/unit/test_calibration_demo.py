@@ -133,12 +133,15 @@ def test_request_errors_and_dead_rounds_are_recorded_as_a_real_run_records_them(
         replace(DEMO, cand_error_rate=1.5)
 
 
-def test_demo_gate_without_errors_rarely_fails_and_a_dead_candidate_round_fails() -> None:
+def test_demo_gate_without_errors_rarely_fails_and_a_dead_candidate_round_never_passes() -> None:
     aa = replays(DEMO, seed=21)
     assert sum(o.verdict == "fail" for o in aa) <= bound(RUNS, 0.01)
     assert sum(check(o, "peak-memory") == "pass" for o in aa) >= 90  # it can say yes
+    # one dead candidate round (12 failed requests) never passes: the throughput pair is
+    # floored and the error check cannot show the rate within 3 % (hold, not promote)
     dead = replays(replace(DEMO, dead_rounds={("candidate", 4)}), seed=22, runs=50)
-    assert sum(o.verdict == "fail" for o in dead) >= 45
+    assert not [o for o in dead if o.verdict == "pass"]
+    assert not [o for o in dead if check(o, "output-throughput") == "pass"]
     other = replays(replace(DEMO, dead_rounds={("incumbent", 4)}), seed=23, runs=50)
     assert sum(o.verdict == "fail" for o in other) <= bound(50, 0.01)
 
@@ -175,7 +178,7 @@ def test_benchmark_runs_a_subset_and_reports_the_demo(capsys) -> None:
     assert demo["aa"]["no request errors"]["sequential"]["false_fail"]["n"] == 3
     assert set(demo["false_pass_1.5x_quality"]) == {"two-way", "lost-only"}
     assert set(demo["dead_round"]) == {"candidate", "incumbent"}
-    assert demo["dead_round"]["candidate"]["sequential"]["false_fail"]["k"] == 3
+    assert demo["dead_round"]["candidate"]["sequential"]["pass"] == 0.0
     assert set(doc["timings"]) == set(doc["scenarios"])
     assert any(k.startswith("demo aa_false_fail") for k in doc["goals"])
     with pytest.raises(SystemExit):

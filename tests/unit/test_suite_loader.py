@@ -77,7 +77,7 @@ def test_scorer_kind_tag_is_not_part_of_the_path() -> None:
 def test_cross_field_rules() -> None:
     text = GOOD.replace("{path: a.gguf}", "{path: a.gguf, package: x}")
     assert problems(text) == [
-        "s.yaml:4: candidate.source: give exactly one of 'path', 'package' or 'factory'"
+        "s.yaml:4: candidate.source: give exactly one of 'path', 'package', 'pypi' or 'factory'"
     ]
     text = GOOD.replace("metric: ttft_p95", "metric: quality")
     assert problems(text) == ["s.yaml:1: (suite): check 't': the suite has no eval workload"]
