@@ -1,4 +1,4 @@
-"""Harrell–Davis quantiles and the per-round-pair tail log-ratio."""
+"""Harrell–Davis quantiles and the pooled tail log-ratio with its round-pair jackknife."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy import stats
 from scipy.stats.mstats import hdquantiles
 
 from releasegate.stats import harrell_davis, hd_weights, tail_ratio
-from releasegate.stats.tails import round_log_ratios
+from releasegate.stats.tails import pooled_jackknife, round_log_ratios
 
 
 def _rounds(rng: np.random.Generator, n_rounds: int, scale: float, size: int = 30) -> tuple:
@@ -61,7 +61,7 @@ def _direct_r(cand: list, inc: list, q: float) -> np.ndarray:
 def test_point_estimate_orientation_and_scale() -> None:
     rng = np.random.default_rng(3)
     inc = [rng.lognormal(0, 0.5, 25) for _ in range(6)]
-    cand = [1.5 * r for r in inc]  # every request 50 % slower: every pair says -log 1.5
+    cand = [1.5 * r for r in inc]  # every request 50 % slower: every leave-one-out says -log 1.5
     est = tail_ratio(cand, inc, 0.95, confidence=0.95)
     assert est.estimate == pytest.approx(-math.log(1.5))
     assert est.n == 6
@@ -74,20 +74,44 @@ def test_point_estimate_orientation_and_scale() -> None:
     assert three.p_worse == pytest.approx(1 / 8) and three.ci_low == -math.inf
 
 
-def test_t_interval_on_per_pair_log_ratios_with_unequal_rounds() -> None:
+def _direct_jackknife(cand: list, inc: list, q: float) -> tuple[float, float]:
+    """Pooled log-ratio and its jackknife SE, written out the textbook way."""
+
+    def theta(keep: list[int]) -> float:
+        c = np.concatenate([cand[k] for k in keep])
+        i = np.concatenate([inc[k] for k in keep])
+        return math.log(float(hdquantiles(i, [q])[0])) - math.log(float(hdquantiles(c, [q])[0]))
+
+    n = len(cand)
+    loo = np.array([theta([k for k in range(n) if k != j]) for j in range(n)])
+    return theta(list(range(n))), math.sqrt((n - 1) / n * float(np.sum((loo - loo.mean()) ** 2)))
+
+
+def test_pooled_jackknife_t_interval_with_unequal_rounds() -> None:
     rng = np.random.default_rng(4)
     sizes = [20, 31, 17, 25, 28]
     inc = [rng.lognormal(0, 0.5, s) for s in sizes]
     cand = [rng.lognormal(0.1, 0.5, s + 3) for s in sizes]
     est = tail_ratio(cand, inc, 0.9, confidence=0.95)
-    r = _direct_r(cand, inc, 0.9)
-    se = r.std(ddof=1) / math.sqrt(5)
-    assert est.estimate == pytest.approx(r.mean())
+    theta, jack_se = _direct_jackknife(cand, inc, 0.9)
+    se = 5 / 4 * jack_se  # small-sample inflation R/(R-1)
+    assert est.n == 5 and est.estimate == pytest.approx(theta)
     assert est.se == pytest.approx(se)
-    assert est.ci_low == pytest.approx(r.mean() - stats.t.ppf(0.95, 4) * se)
-    assert est.ci_high == pytest.approx(r.mean() + stats.t.ppf(0.95, 4) * se)
-    assert est.p_worse == pytest.approx(stats.ttest_1samp(r, 0.0, alternative="less").pvalue)
-    assert np.allclose(round_log_ratios(cand, inc, 0.9), r)
+    assert est.ci_low == pytest.approx(theta - stats.t.ppf(0.95, 4) * se)
+    assert est.ci_high == pytest.approx(theta + stats.t.ppf(0.95, 4) * se)
+    assert est.p_worse == pytest.approx(stats.t.cdf(theta / se, 4))
+    pooled, loo = pooled_jackknife(cand, inc, 0.9)
+    assert pooled == pytest.approx(theta) and loo.size == 5
+    assert np.allclose(round_log_ratios(cand, inc, 0.9), _direct_r(cand, inc, 0.9))
+
+
+def test_pooled_differs_from_mean_of_per_pair_ratios() -> None:
+    """The fixed-n estimate is the pooled tail, not the mean per-pair ratio (sequential's)."""
+    rng = np.random.default_rng(8)
+    cand, inc = _rounds(rng, 4, 1.2)
+    est = tail_ratio(cand, inc, 0.95)
+    assert est.estimate == pytest.approx(_direct_jackknife(cand, inc, 0.95)[0])
+    assert abs(est.estimate - _direct_r(cand, inc, 0.95).mean()) > 1e-3
 
 
 def test_three_pairs_interval_agrees_with_p_value() -> None:
