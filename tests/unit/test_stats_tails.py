@@ -1,8 +1,10 @@
-"""Harrell–Davis quantiles and the pooled tail log-ratio with its round-pair jackknife."""
+"""Harrell–Davis quantiles and the per-round-pair tail log-ratio."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from scipy import stats
 from scipy.stats.mstats import hdquantiles
 
 from releasegate.stats import harrell_davis, hd_weights, tail_ratio
-from releasegate.stats.tails import pooled_jackknife, round_log_ratios
+from releasegate.stats.tails import round_log_ratios
 
 
 def _rounds(rng: np.random.Generator, n_rounds: int, scale: float, size: int = 30) -> tuple:
@@ -61,7 +63,7 @@ def _direct_r(cand: list, inc: list, q: float) -> np.ndarray:
 def test_point_estimate_orientation_and_scale() -> None:
     rng = np.random.default_rng(3)
     inc = [rng.lognormal(0, 0.5, 25) for _ in range(6)]
-    cand = [1.5 * r for r in inc]  # every request 50 % slower: every leave-one-out says -log 1.5
+    cand = [1.5 * r for r in inc]  # every request 50 % slower: every pair says -log 1.5
     est = tail_ratio(cand, inc, 0.95, confidence=0.95)
     assert est.estimate == pytest.approx(-math.log(1.5))
     assert est.n == 6
@@ -74,44 +76,20 @@ def test_point_estimate_orientation_and_scale() -> None:
     assert three.p_worse == pytest.approx(1 / 8) and three.ci_low == -math.inf
 
 
-def _direct_jackknife(cand: list, inc: list, q: float) -> tuple[float, float]:
-    """Pooled log-ratio and its jackknife SE, written out the textbook way."""
-
-    def theta(keep: list[int]) -> float:
-        c = np.concatenate([cand[k] for k in keep])
-        i = np.concatenate([inc[k] for k in keep])
-        return math.log(float(hdquantiles(i, [q])[0])) - math.log(float(hdquantiles(c, [q])[0]))
-
-    n = len(cand)
-    loo = np.array([theta([k for k in range(n) if k != j]) for j in range(n)])
-    return theta(list(range(n))), math.sqrt((n - 1) / n * float(np.sum((loo - loo.mean()) ** 2)))
-
-
-def test_pooled_jackknife_t_interval_with_unequal_rounds() -> None:
+def test_t_interval_on_per_pair_log_ratios_with_unequal_rounds() -> None:
     rng = np.random.default_rng(4)
     sizes = [20, 31, 17, 25, 28]
     inc = [rng.lognormal(0, 0.5, s) for s in sizes]
     cand = [rng.lognormal(0.1, 0.5, s + 3) for s in sizes]
     est = tail_ratio(cand, inc, 0.9, confidence=0.95)
-    theta, jack_se = _direct_jackknife(cand, inc, 0.9)
-    se = 5 / 4 * jack_se  # small-sample inflation R/(R-1)
-    assert est.n == 5 and est.estimate == pytest.approx(theta)
+    r = _direct_r(cand, inc, 0.9)
+    se = r.std(ddof=1) / math.sqrt(5)
+    assert est.estimate == pytest.approx(r.mean())
     assert est.se == pytest.approx(se)
-    assert est.ci_low == pytest.approx(theta - stats.t.ppf(0.95, 4) * se)
-    assert est.ci_high == pytest.approx(theta + stats.t.ppf(0.95, 4) * se)
-    assert est.p_worse == pytest.approx(stats.t.cdf(theta / se, 4))
-    pooled, loo = pooled_jackknife(cand, inc, 0.9)
-    assert pooled == pytest.approx(theta) and loo.size == 5
-    assert np.allclose(round_log_ratios(cand, inc, 0.9), _direct_r(cand, inc, 0.9))
-
-
-def test_pooled_differs_from_mean_of_per_pair_ratios() -> None:
-    """The fixed-n estimate is the pooled tail, not the mean per-pair ratio (sequential's)."""
-    rng = np.random.default_rng(8)
-    cand, inc = _rounds(rng, 4, 1.2)
-    est = tail_ratio(cand, inc, 0.95)
-    assert est.estimate == pytest.approx(_direct_jackknife(cand, inc, 0.95)[0])
-    assert abs(est.estimate - _direct_r(cand, inc, 0.95).mean()) > 1e-3
+    assert est.ci_low == pytest.approx(r.mean() - stats.t.ppf(0.95, 4) * se)
+    assert est.ci_high == pytest.approx(r.mean() + stats.t.ppf(0.95, 4) * se)
+    assert est.p_worse == pytest.approx(stats.ttest_1samp(r, 0.0, alternative="less").pvalue)
+    assert np.allclose(round_log_ratios(cand, inc, 0.9), r)
 
 
 def test_three_pairs_interval_agrees_with_p_value() -> None:
@@ -170,3 +148,33 @@ def test_power_for_tripled_tail_share() -> None:
         cand = [np.where(rng.random(r.size) < 0.15, 3 * r, r) for r in cand]  # 15 % 3x slower
         hits += tail_ratio(cand, inc, 0.95).p_worse <= 0.05
     assert hits / 100 > 0.85
+
+
+def _benchmark_candidate():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "tail_estimators.py"
+    spec = importlib.util.spec_from_file_location("tail_estimators", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_pooled_jackknife_candidate_matches_textbook() -> None:
+    """The not-adopted candidate of benchmarks/tail_estimators.py, by a direct jackknife."""
+    bench = _benchmark_candidate()
+    rng = np.random.default_rng(4)
+    sizes = [20, 31, 17, 25, 28]
+    inc = [rng.lognormal(0, 0.5, s) for s in sizes]
+    cand = [rng.lognormal(0.1, 0.5, s + 3) for s in sizes]
+
+    def theta(keep: list[int]) -> float:
+        c = np.concatenate([cand[k] for k in keep])
+        i = np.concatenate([inc[k] for k in keep])
+        return math.log(hdquantiles(i, [0.9])[0]) - math.log(hdquantiles(c, [0.9])[0])
+
+    loo = np.array([theta([k for k in range(5) if k != j]) for j in range(5)])
+    se = 5 / 4 * math.sqrt(4 / 5 * float(np.sum((loo - loo.mean()) ** 2)))  # x R/(R-1)
+    est = bench.pooled(cand, inc, 0.9, confidence=0.95)
+    assert est.estimate == pytest.approx(theta(list(range(5)))) and est.se == pytest.approx(se)
+    assert est.ci_high == pytest.approx(est.estimate + stats.t.ppf(0.95, 4) * se)
+    assert est.p_worse == pytest.approx(stats.t.cdf(est.estimate / se, 4))
+    assert est.estimate != pytest.approx(tail_ratio(cand, inc, 0.9).estimate)  # differs in kind
