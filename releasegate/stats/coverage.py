@@ -4,22 +4,23 @@ Each function draws ``runs`` data sets from a model whose true Δ is known, boun
 the estimator the gate uses, and reports how often the ``confidence`` lower bound lay at or
 below the truth (it should be ≥ ``confidence``), with a two-sided 95 % Clopper–Pearson
 interval for that share.  Pure and seeded: the same arguments give the same numbers.  Data
-generation is vectorised; the bound itself is computed by the production code.
+generation is vectorised within a run; the bound is computed by the production code.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from releasegate.stats.estimate import mean_estimate
-from releasegate.stats.quantiles import hd_weights
 from releasegate.stats.ratios import paired_log_ratio
+from releasegate.stats.tails import tail_ratio
 from releasegate.stats.tango import tango_bounds
 
-__all__ = ["coverage_binary", "coverage_log_ratio", "coverage_tail"]
+__all__ = ["coverage_binary", "coverage_log_ratio", "coverage_tail", "tail_rounds"]
 
 
 def _summary(low: np.ndarray, truth: float, margin: float, **model: float) -> dict[str, float]:
@@ -66,6 +67,48 @@ def coverage_binary(
     return _summary(low, won - lost, margin, n=n, lost=lost, won=won)
 
 
+def tail_rounds(
+    pairs: int,
+    runs: int,
+    rng: np.random.Generator,
+    *,
+    slowdown: float = 0.1,
+    requests: tuple[int, int] = (50, 200),
+    shock_sd: float = 0.3,
+    arm_sd: float = 0.05,
+    sigma: float = 0.5,
+    tail_share: float = 0.0,
+    tail_slowdown: tuple[float, float] = (2.0, 4.0),
+) -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """``runs`` simulated (candidate rounds, incumbent rounds) latency data sets.
+
+    Round pair i draws a request count uniformly from ``requests`` (the same for both arms,
+    which ran interleaved) and a shared load shock exp(N(0, shock_sd²)); each arm's round
+    adds its own exp(N(0, arm_sd²)); requests are lognormal(0, ``sigma``), a ``tail_share``
+    of them ``tail_slowdown`` times slower (uniform; the mixture of `gate.simulate`), times
+    those factors, and the candidate's are exp(``slowdown``) times slower.  Every quantile,
+    of one round or of all pooled, then moves by the same factor: the true Δ = −slowdown.
+    """
+    if pairs < 1 or runs < 1 or not 1 <= requests[0] <= requests[1]:
+        raise ValueError("coverage_tail needs pairs >= 1, runs >= 1, 1 <= requests[0] <= [1]")
+
+    def draw() -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
+        for _ in range(runs):
+            size = rng.integers(requests[0], requests[1] + 1, size=pairs)
+            shock = rng.normal(0.0, shock_sd, pairs)
+            data = []
+            for arm in range(2):  # 0 candidate, 1 incumbent
+                x = rng.lognormal(0.0, sigma, int(size.sum()))
+                slow = rng.random(x.size) < tail_share
+                x[slow] *= rng.uniform(*tail_slowdown, int(slow.sum()))
+                x *= np.repeat(np.exp(shock + rng.normal(0.0, arm_sd, pairs)), size)
+                x *= math.exp(slowdown if arm == 0 else 0.0)
+                data.append(np.split(x, np.cumsum(size)[:-1]))
+            yield data[0], data[1]
+
+    return draw()
+
+
 def coverage_tail(
     pairs: int,
     runs: int = 2000,
@@ -73,38 +116,23 @@ def coverage_tail(
     *,
     q: float = 0.95,
     slowdown: float = 0.1,
-    requests: tuple[int, int] = (50, 200),
-    shock_sd: float = 0.3,
-    arm_sd: float = 0.05,
-    sigma: float = 0.5,
     confidence: float = 0.95,
     margin: float = 0.05,
+    **model: Any,
 ) -> dict[str, float]:
     """Coverage of `tail_ratio`'s lower bound over ``pairs`` paired latency rounds.
 
-    Round pair i draws a request count uniformly from ``requests`` (the same for both arms,
-    which ran interleaved) and a shared load shock exp(N(0, shock_sd²)); each arm's round
-    adds its own exp(N(0, arm_sd²)); requests are lognormal(0, ``sigma``) times those, and
-    the candidate's are exp(``slowdown``) times slower.  Every quantile then moves by the same
-    factor, so the true Δ = −slowdown.  Per-round HD quantiles are computed vectorised with
-    `hd_weights`; the interval is `mean_estimate`, the routine `tail_ratio` ends in.
+    Data from `tail_rounds` (``model`` holds its keyword arguments: request counts, shock
+    and arm spreads, the heavy-tail mixture); true Δ = −slowdown.  Each run's rounds go
+    through `tail_ratio` itself, the gate's estimator.
     """
-    if pairs < 1 or runs < 1 or not 1 <= requests[0] <= requests[1]:
-        raise ValueError("coverage_tail needs pairs >= 1, runs >= 1, 1 <= requests[0] <= [1]")
     rng = np.random.default_rng(seed)
-    size = rng.integers(requests[0], requests[1] + 1, size=(runs, pairs))
-    shock = rng.normal(0.0, shock_sd, (runs, pairs))
-    log_hd = np.empty((2, runs, pairs))
-    for s in np.unique(size):
-        cells = size == s
-        w = hd_weights(int(s), q)
-        for arm in range(2):  # 0 candidate, 1 incumbent
-            draws = np.sort(rng.lognormal(0.0, sigma, (int(cells.sum()), int(s))), axis=1)
-            log_hd[arm][cells] = np.log(draws @ w)
-    log_hd += shock + rng.normal(0.0, arm_sd, (2, runs, pairs))
-    log_hd[0] += slowdown
-    r = log_hd[1] - log_hd[0]  # log HD(inc) − log HD(cand): negative = candidate slower
-    low = np.array([mean_estimate(row, confidence, "tail").ci_low for row in r])
+    low = np.array(
+        [
+            tail_ratio(cand, inc, q, confidence=confidence).ci_low
+            for cand, inc in tail_rounds(pairs, runs, rng, slowdown=slowdown, **model)
+        ]
+    )
     return _summary(low, -slowdown, margin, pairs=pairs, q=q)
 
 

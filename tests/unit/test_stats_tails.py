@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,3 +148,33 @@ def test_power_for_tripled_tail_share() -> None:
         cand = [np.where(rng.random(r.size) < 0.15, 3 * r, r) for r in cand]  # 15 % 3x slower
         hits += tail_ratio(cand, inc, 0.95).p_worse <= 0.05
     assert hits / 100 > 0.85
+
+
+def _benchmark_candidate():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "tail_estimators.py"
+    spec = importlib.util.spec_from_file_location("tail_estimators", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_pooled_jackknife_candidate_matches_textbook() -> None:
+    """The not-adopted candidate of benchmarks/tail_estimators.py, by a direct jackknife."""
+    bench = _benchmark_candidate()
+    rng = np.random.default_rng(4)
+    sizes = [20, 31, 17, 25, 28]
+    inc = [rng.lognormal(0, 0.5, s) for s in sizes]
+    cand = [rng.lognormal(0.1, 0.5, s + 3) for s in sizes]
+
+    def theta(keep: list[int]) -> float:
+        c = np.concatenate([cand[k] for k in keep])
+        i = np.concatenate([inc[k] for k in keep])
+        return math.log(hdquantiles(i, [0.9])[0]) - math.log(hdquantiles(c, [0.9])[0])
+
+    loo = np.array([theta([k for k in range(5) if k != j]) for j in range(5)])
+    se = 5 / 4 * math.sqrt(4 / 5 * float(np.sum((loo - loo.mean()) ** 2)))  # x R/(R-1)
+    est = bench.pooled(cand, inc, 0.9, confidence=0.95)
+    assert est.estimate == pytest.approx(theta(list(range(5)))) and est.se == pytest.approx(se)
+    assert est.ci_high == pytest.approx(est.estimate + stats.t.ppf(0.95, 4) * se)
+    assert est.p_worse == pytest.approx(stats.t.cdf(est.estimate / se, 4))
+    assert est.estimate != pytest.approx(tail_ratio(cand, inc, 0.9).estimate)  # differs in kind
