@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from releasegate import environment
 from releasegate.baselines import load_baseline
-from releasegate.errors import RecordsError
+from releasegate.errors import RecordsError, SuiteError
 from releasegate.execute import execute
 from releasegate.gate.against_baseline import compare_with_baseline
 from releasegate.gate.compare import compare_all
@@ -118,8 +119,12 @@ def run_loaded(
         load_baseline(baseline.path)  # a broken baseline fails before anything starts
     arms = ARMS if baseline is None or baseline.run_incumbent else ("candidate",)
     plan = build_plan(loaded, arms=arms)
+    for warning in plan.warnings:
+        print(f"releasegate: warning: {warning}", file=sys.stderr)
     run_dir = run_dir or default_run_dir(loaded.suite.name)
     writer = start_run(plan, run_dir)
+    for warning in plan.warnings:
+        writer.write(EventRecord(t=time.time(), event="warning", detail={"message": warning}))
     if baseline is not None:
         detail = {
             "path": str(baseline.path.resolve()),
@@ -130,6 +135,8 @@ def run_loaded(
         with RunProgress(quiet=quiet) as progress:
             asyncio.run(execute(plan, run_dir, writer, progress))
     except BaseException as exc:
+        if isinstance(exc, SuiteError):
+            exc.run_started = True  # records were written: "nothing was run" would be untrue
         writer.write(
             EventRecord(
                 t=time.time(),

@@ -183,7 +183,7 @@ def test_missing_field_names_the_field_and_the_item() -> None:
 
 
 def test_template_syntax_error_is_reported_up_front() -> None:
-    with pytest.raises(SuiteError, match=r"template: line 2: .*"):
+    with pytest.raises(SuiteError, match=r"template line 2: .*"):
         compile_template("ok\n{{ question ")
 
 
