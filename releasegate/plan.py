@@ -137,7 +137,8 @@ def build_plan(
         evals.append(EvalPlan(workload, items))
 
     if problems:
-        raise SuiteError(problems)
+        # one line each, whatever a message held (exception texts may span lines)
+        raise SuiteError([" ".join(p.split("\n")) for p in problems])
     rounds = [r for workload in suite.load for r in interleave(workload) if r.arm in arms]
     plan = Plan(loaded=loaded, arms=arm_plans, evals=evals, rounds=rounds)
     return dataclasses.replace(plan, warnings=tuple(plan_warnings(plan)))

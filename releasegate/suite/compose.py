@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+import yaml.reader
 from yaml.composer import ComposerError
 
 from releasegate.errors import SuiteError
@@ -141,8 +142,9 @@ def compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
     """
     if len(text) > MAX_SUITE_BYTES:
         raise SuiteError([too_large(file, len(text.encode("utf-8", "replace")))])
-    loader = _BoundedLoader(text)
+    loader: _BoundedLoader | None = None
     try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
         if node is None:
             return None, None
@@ -164,13 +166,21 @@ def compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
         except Exception as exc:  # e.g. ValueError from a date like 2024-13-45
             raise SuiteError([f"{file}:1: (yaml): cannot read a value: {exc}"]) from exc
         return node, data
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise SuiteError(
+            [
+                f"{file}:{line}: (yaml): character {_char(exc.character)} is not allowed ({exc.reason})"
+            ]
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SuiteError([f"{file}:{line}: (yaml): {problem}"]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def too_large(file: str, size: int) -> str:
@@ -179,3 +189,7 @@ def too_large(file: str, size: int) -> str:
         f"{file}:1: (file): {size:,} bytes; a suite file may hold at most "
         f"{MAX_SUITE_BYTES:,} bytes (put eval items in a dataset file: dataset.path)"
     )
+
+
+def _char(character: object) -> str:
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
