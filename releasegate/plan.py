@@ -17,6 +17,7 @@ from releasegate.endpoints.launcher import PLACEHOLDERS, fill_template
 from releasegate.environment import file_sha256
 from releasegate.errors import SuiteError
 from releasegate.suite import ARMS, Arm, EvalWorkload, LoadedSuite, LoadWorkload, Suite
+from releasegate.suite.compose import one_line
 from releasegate.suite.sources import resolve_model_path
 from releasegate.workloads.items import EvalItem, check_template, load_items
 from releasegate.workloads.scorers import validate_scorer
@@ -137,8 +138,7 @@ def build_plan(
         evals.append(EvalPlan(workload, items))
 
     if problems:
-        # one line each, whatever a message held (exception texts may span lines)
-        raise SuiteError([" ".join(p.split("\n")) for p in problems])
+        raise SuiteError([one_line(p) for p in problems])
     rounds = [r for workload in suite.load for r in interleave(workload) if r.arm in arms]
     plan = Plan(loaded=loaded, arms=arm_plans, evals=evals, rounds=rounds)
     return dataclasses.replace(plan, warnings=tuple(plan_warnings(plan)))

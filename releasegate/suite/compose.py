@@ -34,11 +34,21 @@ MAX_DEPTH = 64
 
 
 def format_loc(loc: Loc) -> str:
-    """``eval[0].template`` style; ``(suite)`` for the root."""
+    """``eval[0].template`` style; ``(suite)`` for the root; odd keys quoted (``x['a\\nb']``)."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not part.isprintable() or len(part) > 80:
+            text += f"[{part[:80]!r}]"
+        else:
+            text += f".{part}" if text else part
     return text or "(suite)"
+
+
+def one_line(problem: str) -> str:
+    """A problem as a single line, whatever its message held (exception texts may not)."""
+    return " ".join(problem.splitlines())
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -168,11 +178,8 @@ def compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
         return node, data
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise SuiteError(
-            [
-                f"{file}:{line}: (yaml): character {_char(exc.character)} is not allowed ({exc.reason})"
-            ]
-        ) from exc
+        char = _char(exc.character)
+        raise SuiteError([f"{file}:{line}: (yaml): {char} is not allowed ({exc.reason})"]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

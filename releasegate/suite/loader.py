@@ -11,7 +11,14 @@ import yaml
 from pydantic import ValidationError
 
 from releasegate.errors import SuiteError
-from releasegate.suite.compose import MAX_SUITE_BYTES, Loc, compose, format_loc, too_large
+from releasegate.suite.compose import (
+    MAX_SUITE_BYTES,
+    Loc,
+    compose,
+    format_loc,
+    one_line,
+    too_large,
+)
 from releasegate.suite.models import Suite
 from releasegate.suite.rules import suite_problems
 
@@ -110,7 +117,7 @@ def format_errors(exc: ValidationError, data: Any, pos: Positions) -> list[str]:
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `releasegate schema --suite`)"
         msg = msg.removeprefix("Value error, ")
-        line = f"{pos.at(loc)}: {msg}"
+        line = one_line(f"{pos.at(loc)}: {msg}")
         if line not in seen:
             seen.add(line)
             problems.append(line)
@@ -131,7 +138,7 @@ def parse_positioned(text: str, file: str = "<suite>") -> tuple[Suite, Positions
         suite = Suite.model_validate(data)
     except ValidationError as exc:
         raise SuiteError(format_errors(exc, data, pos)) from exc
-    problems = [f"{pos.at(loc)}: {message}" for loc, message in suite_problems(suite)]
+    problems = [one_line(f"{pos.at(loc)}: {msg}") for loc, msg in suite_problems(suite)]
     if problems:
         raise SuiteError(problems)
     return suite, pos

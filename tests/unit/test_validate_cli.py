@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from releasegate import pipeline
 from releasegate.cli import main
 from releasegate.errors import SuiteError
+from releasegate.records import read_records
 from releasegate.suite import load_suite
 
 URL_SUITE = """\
@@ -168,3 +169,19 @@ def test_init_refuses_bad_arguments(tmp_path: Path, args: list[str], message: st
     result = init(tmp_path, *args)
     assert result.exit_code == 2 and message in result.stderr
     assert not (tmp_path / "suite.yaml").exists()
+
+
+def test_run_prints_and_records_the_same_warnings(tmp_path: Path, monkeypatch, capsys) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(URL_SUITE)  # both arms: model 'same' at the same URL
+
+    async def no_requests(*args, **kwargs) -> None:
+        return None
+
+    monkeypatch.setattr(pipeline, "execute", no_requests)
+    monkeypatch.setattr(pipeline, "render", lambda run_dir: None)
+    pipeline.run_loaded(load_suite(path), tmp_path / "run", quiet=True)
+    assert "releasegate: warning: both arms are model 'same'" in capsys.readouterr().err
+    events = [r for r in read_records(tmp_path / "run") if r.kind == "event"]
+    (warning,) = [e for e in events if e.event == "warning"]
+    assert warning.detail["message"].startswith("both arms are model 'same'")
