@@ -128,7 +128,8 @@ def build_plan(
             except SuiteError as exc:
                 problems.extend(f"{loaded.at((arm, 'source'))}: {p}" for p in exc.problems)
         arm_plans[arm] = ArmPlan(arm, spec.id, path)
-    if suite.server.command is not None:
+    if launched:
+        assert suite.server.command is not None
         problems.extend(_command_problems(loaded, suite.server.command))
 
     evals: list[EvalPlan] = []
