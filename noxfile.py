@@ -1,4 +1,4 @@
-"""Developer sessions: tests, lint, demo, bench (client capacity), calibration (gate sim)."""
+"""Developer sessions: tests, lint, demo, bench (client capacity), calibration (gate sim), fuzz."""
 
 from __future__ import annotations
 
@@ -47,3 +47,10 @@ def calibration(session: nox.Session) -> None:
     """Gate calibration by simulation with known truth (≥ 1,000 runs per scenario)."""
     session.install("-e", ".")
     session.run("python", "benchmarks/gate_calibration.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Fuzz `releasegate validate` with ≥ 10,000 generated suites (exit 0 or 2, no traceback)."""
+    session.install("-e", ".[dev]")
+    session.run("python", "benchmarks/fuzz_validate.py", *session.posargs)

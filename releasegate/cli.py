@@ -44,7 +44,8 @@ def _fail(exc: ReleasegateError) -> NoReturn:
     if isinstance(exc, SuiteError):
         for problem in exc.problems:
             click.echo(problem, err=True)
-        click.echo(f"releasegate: {len(exc.problems)} problem(s); nothing was run.", err=True)
+        done = "the run stopped" if exc.run_started else "nothing was run"
+        click.echo(f"releasegate: {len(exc.problems)} problem(s); {done}.", err=True)
     else:
         click.echo(f"releasegate: error: {exc}", err=True)
     sys.exit(exc.exit_code)
@@ -250,17 +251,72 @@ def baseline_save(run_dir: Path, arm: str, baselines_root: Path) -> None:
 
 @main.command()
 @click.argument("suite", type=click.Path(path_type=Path))
-def validate(suite: Path) -> None:
-    """Check SUITE without running it; print problems as file:line: field: message."""
+@click.option(
+    "--no-models",
+    is_flag=True,
+    help="Do not locate model files (no factory is called): for a machine without them.",
+)
+def validate(suite: Path, no_models: bool) -> None:
+    """Check SUITE without running it; print what it would run, or every problem as
+    file:line: field.path: message (exit 2).
+
+    Model files are located as a run would, so a `factory` source is called.
+    """
     from releasegate.plan import build_plan
+    from releasegate.preview import describe
     from releasegate.suite import load_suite
 
     try:
-        build_plan(load_suite(suite), resolve_models=False)
+        plan = build_plan(load_suite(suite), resolve_models=not no_models)
     except ReleasegateError as exc:
         _fail(exc)
         return
     click.echo(f"{suite}: ok")
+    for line in describe(plan):
+        click.echo(f"  {line}")
+    for warning in plan.warnings:
+        click.echo(f"releasegate: warning: {warning}", err=True)
+
+
+@main.command()
+@click.option(
+    "--url",
+    "urls",
+    multiple=True,
+    help="An endpoint you run (OpenAI-compatible). Twice: candidate, then incumbent.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("suite.yaml"),
+    show_default=True,
+    help="Where to write the suite (never overwritten).",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Without --url: a GGUF file to launch. Twice: candidate, then incumbent.",
+)
+def init(urls: tuple[str, ...], out_file: Path, models: tuple[Path, ...]) -> None:
+    """Write a commented starter suite that `releasegate validate` accepts as is.
+
+    \b
+    No --url:   both models on llama-server, launched by releasegate (the --model files,
+                or the demo's models).
+    One --url:  one endpoint serving both models (set each arm's id).
+    Two --url:  the candidate's endpoint, then the incumbent's.
+    """
+    from releasegate.init import write_starter
+
+    try:
+        path = write_starter(out_file, list(urls), list(models))
+    except ReleasegateError as exc:
+        _fail(exc)
+        return
+    click.echo(f"wrote {path}; check it with: releasegate validate {path}")
 
 
 @main.command(epilog=EXIT_HELP)

@@ -25,12 +25,15 @@ class SuiteError(ReleasegateError):
 
     Args:
         problems: one line per problem, formatted ``file:line: field.path: message``.
+        run_started: raised after the run began (records were written), so "nothing was
+            run" would be untrue.
     """
 
     exit_code = 2
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], run_started: bool = False) -> None:
         self.problems = problems
+        self.run_started = run_started
         super().__init__("\n".join(problems))
 
 

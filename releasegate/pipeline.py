@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import resource
 import secrets
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -182,11 +183,15 @@ def run_loaded(
         load_baseline(baseline.path)  # a broken baseline fails before anything starts
     arms = ARMS if baseline is None or baseline.run_incumbent else ("candidate",)
     plan = build_plan(loaded, arms=arms)
+    for warning in plan.warnings:
+        print(f"releasegate: warning: {warning}", file=sys.stderr)
     if run_dir is None:
         run_dir = default_run_dir(loaded.suite.name)
     else:
         claim_folder(run_dir)
     writer = start_run(plan, run_dir)
+    for warning in plan.warnings:
+        writer.write(EventRecord(t=time.time(), event="warning", detail={"message": warning}))
     if baseline is not None:
         detail = {
             "path": str(baseline.path.resolve()),
@@ -221,6 +226,8 @@ def execute_recorded(
         with RunProgress(quiet=quiet) as progress:
             run_async(execute(plan, run_dir, writer, progress, finished))
     except BaseException as exc:
+        if isinstance(exc, SuiteError):
+            exc.run_started = True  # records were written: "nothing was run" would be untrue
         if isinstance(exc, RunInterrupted):
             exc.run_dir = run_dir
             detail = {"reason": f"interrupted by {exc.signal_name}", "signal": exc.signal_name}

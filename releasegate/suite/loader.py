@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,39 @@ import yaml
 from pydantic import ValidationError
 
 from releasegate.errors import SuiteError
+from releasegate.suite.compose import (
+    MAX_SUITE_BYTES,
+    Loc,
+    compose,
+    format_loc,
+    one_line,
+    too_large,
+)
 from releasegate.suite.models import Suite
+from releasegate.suite.rules import suite_problems
 
-Loc = tuple[str | int, ...]
+
+@dataclass(frozen=True)
+class Positions:
+    """Where each key path of a suite file is: 1-based lines, for error messages."""
+
+    file: str = "<suite>"
+    lines: dict[Loc, int] = field(default_factory=dict)
+    literal_starts: dict[Loc, int] = field(default_factory=dict)  # first line of a `|` block
+
+    def line(self, loc: Loc) -> int:
+        """The line of the deepest existing prefix of ``loc`` (a missing key → its parent)."""
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return 1
+
+    def at(self, loc: Loc, inner_line: int | None = None) -> str:
+        """``file:line: field.path`` for ``loc``; ``inner_line`` is a line inside a ``|`` block."""
+        line = self.line(loc)
+        if inner_line is not None and loc in self.literal_starts:
+            line = self.literal_starts[loc] + inner_line - 1
+        return f"{self.file}:{line}: {format_loc(loc)}"
 
 
 @dataclass(frozen=True)
@@ -23,36 +53,39 @@ class LoadedSuite:
     suite: Suite
     path: Path
     sha256: str
+    positions: Positions = field(default_factory=Positions)
 
     @property
     def base_dir(self) -> Path:
         """Folder that relative paths in the suite are resolved against."""
         return self.path.parent
 
-
-def _line_map(node: yaml.Node, loc: Loc = (), out: dict[Loc, int] | None = None) -> dict[Loc, int]:
-    """Map every key path in a composed YAML tree to its 1-based line number."""
-    out = {} if out is None else out
-    out.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            out[(*loc, key)] = key_node.start_mark.line + 1
-            _line_map(value_node, (*loc, key), out)
-            # Keep the key's own line for the path (value line only for nested paths).
-            out[(*loc, key)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _line_map(item, (*loc, index), out)
-    return out
+    def at(self, loc: Loc, inner_line: int | None = None) -> str:
+        """``file:line: field.path`` of a key path in this suite's file."""
+        if self.positions.lines:
+            return self.positions.at(loc, inner_line)
+        return f"{self.path}:1: {format_loc(loc)}"
 
 
-def _line_for(loc: Loc, lines: dict[Loc, int]) -> int:
-    """The line of the deepest existing prefix of ``loc`` (a missing key → its parent)."""
-    for end in range(len(loc), -1, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return 1
+def _positions(node: yaml.Node, file: str) -> Positions:
+    """Map every key path in a composed YAML tree to its line (the key's own line)."""
+    pos = Positions(file=file)
+
+    def walk(node: yaml.Node, loc: Loc) -> None:
+        pos.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                walk(value_node, (*loc, key))
+                pos.lines[(*loc, key)] = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*loc, index))
+        elif isinstance(node, yaml.ScalarNode) and node.style == "|":
+            pos.literal_starts[loc] = node.start_mark.line + 2
+
+    walk(node, ())
+    return pos
 
 
 def _clean_loc(loc: tuple[Any, ...], data: Any) -> Loc:
@@ -74,14 +107,7 @@ def _clean_loc(loc: tuple[Any, ...], data: Any) -> Loc:
     return tuple(clean)
 
 
-def _format_loc(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(suite)"
-
-
-def format_errors(exc: ValidationError, data: Any, lines: dict[Loc, int], file: str) -> list[str]:
+def format_errors(exc: ValidationError, data: Any, pos: Positions) -> list[str]:
     """Turn a pydantic error into ``file:line: field.path: message`` lines."""
     problems: list[str] = []
     seen: set[str] = set()
@@ -90,45 +116,55 @@ def format_errors(exc: ValidationError, data: Any, lines: dict[Loc, int], file: 
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `releasegate schema --suite`)"
-        elif err["type"] == "union_tag_invalid":
-            msg = err["msg"]
         msg = msg.removeprefix("Value error, ")
-        line = f"{file}:{_line_for(loc, lines)}: {_format_loc(loc)}: {msg}"
+        line = one_line(f"{pos.at(loc)}: {msg}")
         if line not in seen:
             seen.add(line)
             problems.append(line)
     return problems
 
 
-def parse_suite(text: str, file: str = "<suite>") -> Suite:
-    """Validate suite YAML text; raise :class:`SuiteError` listing every problem."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SuiteError([f"{file}:{line}: (yaml): {problem}"]) from exc
+def parse_positioned(text: str, file: str = "<suite>") -> tuple[Suite, Positions]:
+    """Validate suite YAML text; return the suite and where its keys are.
+
+    Raises:
+        SuiteError: every problem, one ``file:line: field.path: message`` line each.
+    """
+    node, data = compose(text, file)
     if not isinstance(data, dict) or node is None:
         raise SuiteError([f"{file}:1: (suite): expected a mapping of keys such as name, server"])
-    lines = _line_map(node)
+    pos = _positions(node, file)
     try:
-        return Suite.model_validate(data)
+        suite = Suite.model_validate(data)
     except ValidationError as exc:
-        raise SuiteError(format_errors(exc, data, lines, file)) from exc
+        raise SuiteError(format_errors(exc, data, pos)) from exc
+    problems = [one_line(f"{pos.at(loc)}: {msg}") for loc, msg in suite_problems(suite)]
+    if problems:
+        raise SuiteError(problems)
+    return suite, pos
+
+
+def parse_suite(text: str, file: str = "<suite>") -> Suite:
+    """Validate suite YAML text; raise :class:`SuiteError` listing every problem."""
+    return parse_positioned(text, file)[0]
 
 
 def load_suite(path: str | Path) -> LoadedSuite:
-    """Read and validate a suite file."""
+    """Read and validate a suite file (at most :data:`MAX_SUITE_BYTES`)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_SUITE_BYTES + 1)
+            if len(raw) > MAX_SUITE_BYTES:
+                fh.seek(0, 2)
+                raise SuiteError([too_large(str(path), fh.tell())])
     except OSError as exc:
-        raise SuiteError([f"{path}:0: (file): cannot read: {exc.strerror}"]) from exc
+        raise SuiteError([f"{path}:0: (file): cannot read: {exc.strerror or exc}"]) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SuiteError([f"{path}:1: (file): not UTF-8 text"]) from exc
-    suite = parse_suite(text, str(path))
-    return LoadedSuite(suite=suite, path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest())
+    suite, pos = parse_positioned(text, str(path))
+    return LoadedSuite(
+        suite=suite, path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest(), positions=pos
+    )

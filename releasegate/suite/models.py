@@ -14,11 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Arm = Literal["candidate", "incumbent"]
 ARMS: tuple[Arm, Arm] = ("candidate", "incumbent")
 
+# Upper bounds: far beyond any real suite, low enough that planning stays instant.
+DAY_S = 86_400.0
+MAX_ROUNDS = 10_000
+MAX_COUNT = 10_000_000
+MAX_CONCURRENCY = 4_096
+MAX_TOKENS = 1_000_000
+
 
 class Strict(BaseModel):
-    """Base model: unknown keys are errors, so typos never pass silently."""
+    """Base model: unknown keys are errors (typos never pass silently); no inf or nan."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- server
@@ -47,12 +54,18 @@ class ServerSpec(Strict):
     url: str | None = None
     health_path: str = "/health"
     metrics_path: str | None = "/metrics"
-    startup_timeout_s: float = Field(default=180.0, gt=0)
+    startup_timeout_s: float = Field(default=180.0, gt=0, le=DAY_S)
     request_timeout_s: float = Field(
-        default=120.0, gt=0, description="Limit on connecting and on each read of a response."
+        default=120.0,
+        gt=0,
+        le=DAY_S,
+        description="Limit on connecting and on each read of a response.",
     )
     request_deadline_s: float = Field(
-        default=300.0, gt=0, description="Limit on a whole request, first byte sent to last read."
+        default=300.0,
+        gt=0,
+        le=DAY_S,
+        description="Limit on a whole request, first byte sent to last read.",
     )
     api_key_env: str | None = Field(
         default=None, description="Environment variable holding the API key (never stored)."
@@ -218,7 +231,7 @@ class DatasetSpec(Strict):
         description="Field naming a shared context (e.g. a passage); items of one cluster "
         "are correlated, so quality uses a cluster-robust standard error.",
     )
-    limit: int | None = Field(default=None, gt=0)
+    limit: int | None = Field(default=None, gt=0, le=MAX_COUNT)
 
     @model_validator(mode="after")
     def _items_xor_path(self) -> DatasetSpec:
@@ -240,11 +253,12 @@ class EvalWorkload(Strict):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Request fields for this workload (e.g. stop)."
     )
-    max_tokens: int = Field(default=64, gt=0)
-    concurrency: int = Field(default=1, gt=0)
+    max_tokens: int = Field(default=64, gt=0, le=MAX_TOKENS)
+    concurrency: int = Field(default=1, gt=0, le=MAX_CONCURRENCY)
     budget_s: float | None = Field(
         default=None,
         gt=0,
+        le=DAY_S,
         description="Wall time this workload may take on each arm; once spent, requests in "
         "flight are cut and the rest are recorded as not sent (error kind 'budget').",
     )
@@ -255,19 +269,20 @@ class LoadWorkload(Strict):
 
     name: str = Field(min_length=1)
     prompts: list[str] = Field(min_length=1)
-    concurrency: int = Field(default=1, gt=0)
-    max_tokens: int = Field(default=64, gt=0)
+    concurrency: int = Field(default=1, gt=0, le=MAX_CONCURRENCY)
+    max_tokens: int = Field(default=64, gt=0, le=MAX_TOKENS)
     ignore_eos: bool = True
     params: dict[str, Any] = Field(
         default_factory=dict, description="Request fields for this workload."
     )
-    rounds: int = Field(default=4, gt=0, description="Rounds per arm.")
-    requests_per_round: int | None = Field(default=None, gt=0)
-    duration_s: float | None = Field(default=None, gt=0)
-    warmup_requests: int = Field(default=2, ge=0)
+    rounds: int = Field(default=4, gt=0, le=MAX_ROUNDS, description="Rounds per arm.")
+    requests_per_round: int | None = Field(default=None, gt=0, le=MAX_COUNT)
+    duration_s: float | None = Field(default=None, gt=0, le=DAY_S)
+    warmup_requests: int = Field(default=2, ge=0, le=MAX_COUNT)
     budget_s: float | None = Field(
         default=None,
         gt=0,
+        le=DAY_S,
         description="Wall time all rounds of this workload may take on each arm; once spent, "
         "requests in flight are cut and the rest are recorded as not sent (error kind 'budget').",
     )
@@ -318,9 +333,14 @@ class SequentialSpec(Strict):
     """Sequential stopping of load rounds (always-valid looks after each round pair)."""
 
     enabled: bool = True
-    min_pairs: int = Field(default=3, ge=2, description="First look after this many pairs.")
+    min_pairs: int = Field(
+        default=3, ge=2, le=MAX_ROUNDS, description="First look after this many pairs."
+    )
     max_pairs: int | None = Field(
-        default=None, ge=2, description="Cap on pairs per check; default: the workload's rounds."
+        default=None,
+        ge=2,
+        le=MAX_ROUNDS,
+        description="Cap on pairs per check; default: the workload's rounds.",
     )
     alpha_share: float = Field(
         default=0.5, gt=0, le=1, description="Share of gate.alpha spent by the looks."
@@ -336,8 +356,8 @@ class SequentialSpec(Strict):
 class GatePolicy(Strict):
     alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Family-wise false-FAIL rate.")
     pass_confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    bootstrap_resamples: int = Field(default=2000, ge=200)
-    seed: int = 0
+    bootstrap_resamples: int = Field(default=2000, ge=200, le=1_000_000)
+    seed: int = Field(default=0, ge=0, lt=2**63)
     max_error_rate: float = Field(
         default=0.01,
         ge=0,

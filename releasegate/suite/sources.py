@@ -25,7 +25,12 @@ def _from_package(package: str, pattern: str) -> Path:
             ]
         )
     folder = Path(next(iter(spec.submodule_search_locations)))
-    found = sorted(folder.glob(pattern))
+    if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+        raise SuiteError([f"glob {pattern!r} must stay inside the package folder"])
+    try:
+        found = sorted(p for p in folder.glob(pattern) if p.is_file())
+    except (ValueError, NotImplementedError, OSError) as exc:
+        raise SuiteError([f"glob {pattern!r} is not a usable pattern: {exc}"]) from exc
     if not found:
         raise SuiteError([f"no file matching {pattern!r} in package {package!r} ({folder})"])
     return found[0]
@@ -35,14 +40,16 @@ def _from_factory(factory: str) -> Path:
     module_name, _, attr = factory.partition(":")
     try:
         func = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+    except Exception as exc:  # ImportError, or whatever the module raises while importing
         raise SuiteError([f"model factory {factory!r} cannot be imported: {exc}"]) from exc
+    if not callable(func):
+        raise SuiteError([f"model factory {factory!r} is not callable"])
     try:
         produced = func()
     except Exception as exc:  # the factory is third-party code
         raise SuiteError([f"model factory {factory!r} failed: {exc}"]) from exc
     path = Path(str(produced))
-    if not path.is_file():
+    if not isinstance(produced, str | Path) or not path.is_file():
         raise SuiteError([f"model factory {factory!r} returned {path}, which is not a file"])
     return path
 
@@ -54,7 +61,10 @@ def resolve_model_path(source: ModelSource, base_dir: Path) -> Path:
         SuiteError: the file, package or factory cannot be found.
     """
     if source.path is not None:
-        path = Path(source.path).expanduser()
+        try:
+            path = Path(source.path).expanduser()
+        except RuntimeError as exc:  # ~user that does not exist
+            raise SuiteError([f"model file {source.path!r}: {exc}"]) from exc
         path = path if path.is_absolute() else base_dir / path
         if not path.is_file():
             raise SuiteError([f"model file {path} does not exist"])

@@ -12,6 +12,7 @@ Rules:
 - JSON nulls are dropped from ``fields`` (``datasets`` fills a key missing from some rows
   with null, so the two cannot be told apart); a template naming one fails clearly.
 - ``limit`` keeps the first N rows.
+- A dataset file may hold at most 256 MiB (it is read whole into memory).
 
 Templates are Jinja2 in a ``SandboxedEnvironment`` with ``StrictUndefined``.
 """
@@ -35,6 +36,7 @@ from releasegate.errors import SuiteError
 from releasegate.suite.models import DatasetSpec
 
 SUFFIXES = (".jsonl", ".json", ".csv")
+MAX_DATASET_BYTES = 256 << 20  # eval sets are read whole into memory
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,13 @@ def _read_file(path: Path) -> list[Any]:
         )
     if not path.is_file():
         raise SuiteError([f"{path}: no such dataset file"])
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise SuiteError([f"{path}: the dataset file is empty"])
+    if size > MAX_DATASET_BYTES:
+        raise SuiteError(
+            [f"{path}: {size:,} bytes; a dataset file may hold at most {MAX_DATASET_BYTES:,}"]
+        )
     try:
         with _quiet_datasets() as (datasets, cache_dir):
             if suffix == ".csv":
@@ -206,7 +213,33 @@ def _to_items(rows: list[Any], spec: DatasetSpec, where: str) -> list[EvalItem]:
 # only corrupt them (``&`` → ``&amp;``): autoescape stays off here on purpose. The sandbox
 # keeps a template from reaching Python internals; StrictUndefined makes a missing field an
 # error instead of an empty string.
-_ENV = SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
+
+MAX_PROMPT_CHARS = 1 << 20
+_MAX_POWER_BITS = 1 << 16  # ints up to ~20,000 digits
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, plus ``*`` and ``**`` that cannot build huge values (``'x' * 10**9``).
+
+    Intercepting them also keeps Jinja from folding such constants while compiling.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            bits = abs(left).bit_length() if isinstance(left, int) else 1
+            if isinstance(right, int | float) and bits * abs(right) > _MAX_POWER_BITS:
+                raise jinja2.sandbox.SecurityError("the power is too large")
+            return left**right
+        for seq, times in ((left, right), (right, left)):
+            repeats = isinstance(seq, str | list | tuple) and isinstance(times, int)
+            if repeats and len(seq) * times > MAX_PROMPT_CHARS:
+                raise jinja2.sandbox.SecurityError("repetition result is too large")
+        return left * right
+
+
+_ENV = _BoundedSandbox(autoescape=False, undefined=jinja2.StrictUndefined)
 
 
 @functools.lru_cache(maxsize=64)
@@ -219,7 +252,61 @@ def compile_template(template: str) -> jinja2.Template:
     try:
         return _ENV.from_string(template)
     except jinja2.TemplateSyntaxError as exc:
-        raise SuiteError([f"template: line {exc.lineno}: {exc.message}"]) from exc
+        raise SuiteError([f"template line {exc.lineno}: {exc.message}"]) from exc
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """A template that fails for an item: the line inside the template (if known), why."""
+
+    line: int | None
+    message: str
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a render error was raised at (Jinja maps frames to ``<template>``)."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.lineno
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _render(template: str, item: EvalItem) -> str:
+    """Render or raise :class:`TemplateFailure` carrying the template line."""
+    try:
+        prompt = compile_template(template).render(item.fields)
+    except SuiteError:
+        raise
+    except jinja2.UndefinedError as exc:
+        have = ", ".join(sorted(item.fields)) or "none"
+        raise TemplateFailure(
+            _template_line(exc),
+            f"item {item.id!r}: {exc.message} (the item's fields: {have})",
+        ) from exc
+    except Exception as exc:  # SecurityError, ZeroDivisionError, TypeError from filters, ...
+        raise TemplateFailure(
+            _template_line(exc), f"item {item.id!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise TemplateFailure(
+            None,
+            f"item {item.id!r}: the prompt has {len(prompt):,} characters "
+            f"(at most {MAX_PROMPT_CHARS:,})",
+        )
+    return prompt
+
+
+class TemplateFailure(Exception):
+    """A template failed for one item (internal: turned into a problem line)."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
 
 
 def render_prompt(template: str, item: EvalItem) -> str:
@@ -229,13 +316,37 @@ def render_prompt(template: str, item: EvalItem) -> str:
         SuiteError: syntax error, a field the item lacks, or anything else the template
             cannot do with this item (the message names the item and the field).
     """
-    compiled = compile_template(template)
     try:
-        return compiled.render(item.fields)
-    except jinja2.UndefinedError as exc:
-        have = ", ".join(sorted(item.fields)) or "none"
-        raise SuiteError(
-            [f"template: item {item.id!r}: {exc.message} (the item's fields: {have})"]
-        ) from exc
-    except Exception as exc:  # SecurityError, TypeError from filters, ...
-        raise SuiteError([f"template: item {item.id!r}: {type(exc).__name__}: {exc}"]) from exc
+        return _render(template, item)
+    except TemplateFailure as exc:
+        where = f"template line {exc.line}: " if exc.line is not None else "template: "
+        raise SuiteError([where + exc.message]) from exc
+
+
+def check_template(
+    template: str, items: list[EvalItem], max_problems: int = 5
+) -> list[TemplateProblem]:
+    """Render the template for every item, as a run would; return what fails.
+
+    A syntax error is one problem; otherwise at most ``max_problems`` failing items are
+    listed, then one line counting the rest.
+    """
+    try:
+        compile_template(template)
+    except SuiteError as exc:
+        cause = exc.__cause__
+        line = cause.lineno if isinstance(cause, jinja2.TemplateSyntaxError) else None
+        message = cause.message if isinstance(cause, jinja2.TemplateSyntaxError) else str(exc)
+        return [TemplateProblem(line, message or "syntax error")]
+    problems: list[TemplateProblem] = []
+    failed = 0
+    for item in items:
+        try:
+            _render(template, item)
+        except TemplateFailure as exc:
+            failed += 1
+            if len(problems) < max_problems:
+                problems.append(TemplateProblem(exc.line, exc.message))
+    if failed > max_problems:
+        problems.append(TemplateProblem(None, f"… and {failed - max_problems} more item(s)"))
+    return problems

@@ -9,7 +9,14 @@ import pytest
 
 from releasegate.errors import SuiteError
 from releasegate.suite.models import DatasetSpec
-from releasegate.workloads.items import EvalItem, compile_template, load_items, render_prompt
+from releasegate.workloads import items as items_module
+from releasegate.workloads.items import (
+    EvalItem,
+    check_template,
+    compile_template,
+    load_items,
+    render_prompt,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "suites" / "data"
@@ -183,7 +190,7 @@ def test_missing_field_names_the_field_and_the_item() -> None:
 
 
 def test_template_syntax_error_is_reported_up_front() -> None:
-    with pytest.raises(SuiteError, match=r"template: line 2: .*"):
+    with pytest.raises(SuiteError, match=r"template line 2: .*"):
         compile_template("ok\n{{ question ")
 
 
@@ -232,3 +239,32 @@ def test_demo_templates_render_every_item(cat: str) -> None:
         # the few-shot example is not one of the items
         assert prompt.count(it.fields["question"]) == 1
     assert len(set(prompts)) == len(prompts)
+
+
+def test_check_template_renders_every_item_and_caps_the_list() -> None:
+    items = [EvalItem(str(n), None, {"q": "x"} if n % 2 else {}) for n in range(20)]
+    found = check_template("line one\n{{ q }}", items, max_problems=3)
+    assert [p.line for p in found] == [2, 2, 2, None]
+    assert found[0].message == "item '0': 'q' is undefined (the item's fields: none)"
+    assert found[-1].message == "… and 7 more item(s)"
+    assert check_template("{{ q }}", items[1::2]) == []
+
+
+def test_check_template_reports_a_syntax_error_once() -> None:
+    items = [EvalItem(str(n), None, {"q": "x"}) for n in range(5)]
+    (problem,) = check_template("ok\n{% if q %}", items)
+    assert problem.line == 2 and "endif" in problem.message
+
+
+def test_render_prompt_names_the_template_line() -> None:
+    item = EvalItem("7", None, {"q": 0})
+    with pytest.raises(SuiteError) as err:
+        render_prompt("a\nb\n{{ 1 / q }}", item)
+    assert err.value.problems == ["template line 3: item '7': ZeroDivisionError: division by zero"]
+
+
+def test_a_dataset_file_over_the_limit_is_refused(tmp_path: Path, monkeypatch) -> None:
+    path = _jsonl(tmp_path / "big.jsonl", [{"q": "x" * 100}] * 20)
+    monkeypatch.setattr(items_module, "MAX_DATASET_BYTES", 1000)
+    with pytest.raises(SuiteError, match=r"a dataset file may hold at most 1,000"):
+        load_items(DatasetSpec(path=str(path)), tmp_path)
