@@ -9,13 +9,15 @@ both alike, and round *i* of one arm is paired with round *i* of the other.
 from __future__ import annotations
 
 import dataclasses
-import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from releasegate.endpoints.launcher import PLACEHOLDERS, fill_template
 from releasegate.environment import file_sha256
 from releasegate.errors import SuiteError
+from releasegate.executables import find_executable
+from releasegate.redact import redact_url
 from releasegate.suite import ARMS, Arm, EvalWorkload, LoadedSuite, LoadWorkload, Suite
 from releasegate.suite.compose import one_line
 from releasegate.suite.sources import resolve_model_path
@@ -196,15 +198,18 @@ def plan_warnings(plan: Plan) -> list[str]:
                     "Otherwise the candidate is not the model you meant to test"
                 )
         exe = suite.server.command[0]
-        if "{" not in exe and shutil.which(exe) is None:
-            warnings.append(f"server.command: {exe!r} is not on PATH here; launching would fail")
+        if "{" not in exe and find_executable(exe) is None:
+            warnings.append(
+                f"server.command: {exe!r} is not on PATH (nor beside {sys.executable}) here; "
+                "launching would fail"
+            )
     else:
         urls = {arm: suite.endpoint_url(arm) or "" for arm in plan.arms}
         ids = {arm: suite.model(arm).id for arm in plan.arms}
         if both and _same_url(urls["candidate"], urls["incumbent"]) and len(set(ids.values())) == 1:
             warnings.append(
-                f"both arms are model {ids['candidate']!r} at {urls['candidate']}: an A/A "
-                "run? Otherwise the candidate is not the model you meant to test"
+                f"both arms are model {ids['candidate']!r} at {redact_url(urls['candidate'])}: "
+                "an A/A run? Otherwise the candidate is not the model you meant to test"
             )
         if suite.server.metrics_path is not None and any(
             c.metric == "peak_rss" for c in suite.gate.checks

@@ -163,7 +163,10 @@ def test_scorer_and_dataset_problems_have_their_lines(tmp_path: Path) -> None:
 def test_model_files_are_resolved(tmp_path: Path) -> None:
     plan = plan_of(tmp_path, LAUNCHED.format(**models(tmp_path)))
     assert plan.arms["candidate"].model_path == (tmp_path / "a.gguf").resolve()
-    assert plan.warnings == ("server.command: 'srv' is not on PATH here; launching would fail",)
+    assert plan.warnings == (
+        f"server.command: 'srv' is not on PATH (nor beside {sys.executable}) here; "
+        "launching would fail",
+    )
 
 
 def test_a_missing_model_file_is_a_problem_at_its_source(tmp_path: Path) -> None:
