@@ -54,3 +54,10 @@ def fuzz(session: nox.Session) -> None:
     """Fuzz `releasegate validate` with ≥ 10,000 generated suites (exit 0 or 2, no traceback)."""
     session.install("-e", ".[dev]")
     session.run("python", "benchmarks/fuzz_validate.py", *session.posargs)
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """One-sided coverage of every gate interval by simulation (≥ 2,000 runs per cell)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/interval_coverage.py", *session.posargs)

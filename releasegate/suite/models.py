@@ -6,26 +6,58 @@ identically for both, eval and load workloads, and the gate policy.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-Arm = Literal["candidate", "incumbent"]
-ARMS: tuple[Arm, Arm] = ("candidate", "incumbent")
+from releasegate.suite.base import (
+    ARMS,
+    DAY_S,
+    MAX_CONCURRENCY,
+    MAX_COUNT,
+    MAX_ROUNDS,
+    MAX_TOKENS,
+    Arm,
+    Strict,
+)
+from releasegate.suite.policy import CheckSpec, GatePolicy, Metric, SequentialSpec
+from releasegate.suite.scorer_specs import (
+    ChoiceScorer,
+    ContainsScorer,
+    ExactScorer,
+    JsonScorer,
+    NumericScorer,
+    PythonScorer,
+    RegexScorer,
+    ScorerSpec,
+)
 
-# Upper bounds: far beyond any real suite, low enough that planning stays instant.
-DAY_S = 86_400.0
-MAX_ROUNDS = 10_000
-MAX_COUNT = 10_000_000
-MAX_CONCURRENCY = 4_096
-MAX_TOKENS = 1_000_000
-
-
-class Strict(BaseModel):
-    """Base model: unknown keys are errors (typos never pass silently); no inf or nan."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+__all__ = [
+    "ARMS",
+    "Arm",
+    "CheckSpec",
+    "ChoiceScorer",
+    "ContainsScorer",
+    "DatasetSpec",
+    "EvalWorkload",
+    "ExactScorer",
+    "GatePolicy",
+    "JsonScorer",
+    "LoadWorkload",
+    "Metric",
+    "ModelSource",
+    "ModelSpec",
+    "NumericScorer",
+    "PythonScorer",
+    "RegexScorer",
+    "ScorerSpec",
+    "SequentialSpec",
+    "ServerSpec",
+    "Strict",
+    "Suite",
+    "check_http_url",
+]
 
 
 # --------------------------------------------------------------------------- server
@@ -150,72 +182,6 @@ class ModelSpec(Strict):
         return check_http_url(value)
 
 
-# --------------------------------------------------------------------------- scorers
-
-
-class ExactScorer(Strict):
-    kind: Literal["exact"]
-    field: str = "answer"
-    case_sensitive: bool = False
-    strip: bool = True
-
-
-class ContainsScorer(Strict):
-    kind: Literal["contains"]
-    field: str = "answer"
-    case_sensitive: bool = False
-
-
-class RegexScorer(Strict):
-    kind: Literal["regex"]
-    pattern: str
-    flags: list[Literal["IGNORECASE", "MULTILINE", "DOTALL"]] = Field(default_factory=list)
-
-
-class ChoiceScorer(Strict):
-    kind: Literal["choice"]
-    labels: list[str] = Field(min_length=2)
-    field: str = "label"
-    case_sensitive: bool = False
-
-
-class JsonScorer(Strict):
-    kind: Literal["json"]
-    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    expect_fields: dict[str, str] = Field(
-        default_factory=dict, description="JSON key → item field whose value it must equal."
-    )
-
-
-class NumericScorer(Strict):
-    """The first (``pick: first``) or last number in the output, within a tolerance."""
-
-    kind: Literal["numeric"]
-    field: str = "answer"
-    pick: Literal["first", "last"] = "first"
-    tolerance: float = Field(default=0.0, ge=0)
-    relative: bool = False
-
-
-class PythonScorer(Strict):
-    """Runs user code: ``callable`` is an import path ``module:function``."""
-
-    kind: Literal["python"]
-    callable: str
-
-
-ScorerSpec = Annotated[
-    ExactScorer
-    | ContainsScorer
-    | RegexScorer
-    | ChoiceScorer
-    | JsonScorer
-    | NumericScorer
-    | PythonScorer,
-    Field(discriminator="kind"),
-]
-
-
 # --------------------------------------------------------------------------- workloads
 
 
@@ -292,93 +258,6 @@ class LoadWorkload(Strict):
         if (self.requests_per_round is None) == (self.duration_s is None):
             raise ValueError("give exactly one of 'requests_per_round' or 'duration_s'")
         return self
-
-
-# --------------------------------------------------------------------------- gate
-
-Metric = Literal[
-    "quality",
-    "ttft_p95",
-    "e2e_p95",
-    "ttft_p99",
-    "e2e_p99",
-    "itl_p95",
-    "output_tokens_per_s",
-    "requests_per_s",
-    "peak_rss",
-    "error_rate",
-]
-
-
-class CheckSpec(Strict):
-    """One gate check: a metric compared candidate vs incumbent within a margin.
-
-    ``margin`` is relative for performance metrics (0.10 = 10 % worse allowed) and absolute
-    for quality (0.05 = 5 points of accuracy).
-    """
-
-    name: str = Field(min_length=1)
-    metric: Metric
-    workload: str | None = Field(
-        default=None, description="Workload name; default: every workload of the right kind."
-    )
-    scorer: str | None = Field(default=None, description="Quality only: scorer kind to use.")
-    category: str | None = Field(default=None, description="Quality only: one item category.")
-    margin: float = Field(ge=0)
-    severity: Literal["critical", "advisory"] = "critical"
-    owner: str = Field(min_length=1)
-
-
-class SequentialSpec(Strict):
-    """Sequential stopping of load rounds (always-valid looks after each round pair)."""
-
-    enabled: bool = True
-    min_pairs: int = Field(
-        default=3, ge=2, le=MAX_ROUNDS, description="First look after this many pairs."
-    )
-    max_pairs: int | None = Field(
-        default=None,
-        ge=2,
-        le=MAX_ROUNDS,
-        description="Cap on pairs per check; default: the workload's rounds.",
-    )
-    alpha_share: float = Field(
-        default=0.5, gt=0, le=1, description="Share of gate.alpha spent by the looks."
-    )
-    stop_on_fail: bool = Field(
-        default=True,
-        description="Also stop (after min_pairs) once any critical check, quality included, "
-        "has failed: the verdict can no longer change. Turn off to have every critical "
-        "check decided in failing runs too.",
-    )
-
-
-class GatePolicy(Strict):
-    alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Family-wise false-FAIL rate.")
-    pass_confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    bootstrap_resamples: int = Field(default=2000, ge=200, le=1_000_000)
-    seed: int = Field(default=0, ge=0, lt=2**63)
-    max_error_rate: float = Field(
-        default=0.01,
-        ge=0,
-        le=1,
-        description="Implicit critical check: the candidate's share of failed requests.",
-    )
-    errors_owner: str = "platform"
-    sequential: SequentialSpec = Field(default_factory=SequentialSpec)
-    checks: list[CheckSpec] = Field(min_length=1)
-
-    def all_checks(self) -> list[CheckSpec]:
-        """The suite's checks plus the implicit request-error check (unless one is written)."""
-        if any(c.metric == "error_rate" for c in self.checks):
-            return list(self.checks)
-        implicit = CheckSpec(
-            name="request-errors",
-            metric="error_rate",
-            margin=self.max_error_rate,
-            owner=self.errors_owner,
-        )
-        return [*self.checks, implicit]
 
 
 # --------------------------------------------------------------------------- suite
