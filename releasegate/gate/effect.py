@@ -80,6 +80,8 @@ def _pct(x: float) -> str:
         return "NaN"
     if math.isinf(x):
         return "+∞" if x > 0 else "-∞"
+    if x >= 9.995:  # an interval from three round pairs can reach millions of percent
+        return ">+999%"
     return f"{_tenths(x):+.1f}%"
 
 

@@ -237,3 +237,11 @@ def test_html_labels_plain_values_and_draws_the_strip_in_the_same_terms() -> Non
         assert describe(by_name[name]).summary in unescape(svg)
         x = float(re.search(r'<rect x="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
         assert (x == 0.0) == zone_at_left, name  # latency: worse is right; tok/s: left
+
+
+def test_huge_relative_bounds_read_as_a_cap_not_millions_of_percent() -> None:
+    from releasegate.gate.effect import _pct
+
+    assert _pct(23_550_532.25) == ">+999%"
+    assert _pct(9.99) == "+999.0%"
+    assert _pct(-1.0) == "-100.0%"
