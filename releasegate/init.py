@@ -99,7 +99,9 @@ GATE = """\
 gate:
   alpha: 0.01                 # family-wise false-FAIL rate
   pass_confidence: 0.95
-  max_error_rate: 0.01        # implicit critical check on the candidate's failed requests
+  # Implicit critical check on the candidate's share of failed requests: an exact test, so
+  # showing <= 1 % takes >= 299 requests per arm without a failure (this suite sends 126).
+  max_error_rate: 0.03
   checks:
     # margin: absolute points for quality, a relative change for performance (0.25 = 25 %);
     # measure your noise with `releasegate calibrate` before tightening them.
