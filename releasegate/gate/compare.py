@@ -71,6 +71,19 @@ class Comparison:
     verdict: Verdict | None = None  # set by threshold checks that are not tested
     units_run: int | None = None  # items or round pairs run for this check (est.n may be fewer)
 
+    @classmethod
+    def no_data(
+        cls,
+        check: CheckSpec,
+        scale: str,
+        margin: float,
+        unit: str,
+        why: str,
+        units_run: int | None = None,
+    ) -> Comparison:
+        """A check that could not be estimated, with the reason (it stays inconclusive)."""
+        return cls(check, None, scale, margin, None, None, unit, why, units_run=units_run)
+
 
 def _workloads(check: CheckSpec) -> list[str] | None:
     return None if check.workload is None else [check.workload]
@@ -106,15 +119,8 @@ def compare_quality(check: CheckSpec, run: RunRecords, confidence: float) -> Com
     keys = [k for k, v in by_key.items() if len(v) == 2]
     pairs = [(by_key[k]["candidate"], by_key[k]["incumbent"]) for k in keys]
     if not pairs:
-        return Comparison(
-            check,
-            None,
-            "difference",
-            check.margin,
-            None,
-            None,
-            "score",
-            "no eval items scored on both arms",
+        return Comparison.no_data(
+            check, "difference", check.margin, "score", "no eval items scored on both arms"
         )
     cand = np.array([p[0] for p in pairs])
     inc = np.array([p[1] for p in pairs])
@@ -164,17 +170,8 @@ def compare_tail(
     margin = math.log1p(check.margin)
     ran = len(pairs.keys) + len(pairs.skipped)
     if not pairs.keys:
-        return Comparison(
-            check,
-            None,
-            "log-ratio",
-            margin,
-            None,
-            None,
-            "ms",
-            "no round pair with successful measured requests on both arms",
-            units_run=ran,
-        )
+        why = "no round pair with successful measured requests on both arms"
+        return Comparison.no_data(check, "log-ratio", margin, "ms", why, ran)
     est = tail_ratio(
         pairs.candidate,
         pairs.incumbent,
@@ -232,16 +229,8 @@ def compare_rounds(
     note = pairs.note()
     if not pairs.keys:
         why = (memory and memory_unknown_reason(run)) or "no complete round pair on both arms"
-        return Comparison(
-            check,
-            None,
-            "log-ratio",
-            margin,
-            None,
-            None,
-            unit,
-            f"{why}; {note}" if note else why,
-            units_run=ran,
+        return Comparison.no_data(
+            check, "log-ratio", margin, unit, f"{why}; {note}" if note else why, ran
         )
     cand, inc = pairs.candidate, pairs.incumbent
     est = paired_log_ratio(cand, inc, higher_is_better=not memory, confidence=confidence)

@@ -47,8 +47,8 @@ def compare_errors(check: CheckSpec, run: RunRecords, confidence: float) -> Comp
 
     (ce, cn), (ie, in_) = (error_counts(run, check.workload, a) for a in ("candidate", "incumbent"))
     if cn == 0 or in_ == 0:
-        return Comparison(
-            check, None, "difference", check.margin, None, None, "errors", "no requests were sent"
+        return Comparison.no_data(
+            check, "difference", check.margin, "errors", "no requests were sent"
         )
     test = error_rate_test(ce, cn, ie, in_, check.margin, confidence)
     est = Estimate(-test.rate, -test.high, -test.low, test.p, cn, METHOD)
