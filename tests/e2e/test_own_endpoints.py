@@ -66,14 +66,16 @@ def two_servers(llama_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
     """Two llama-servers on SmolLM2, started the way a user would, outside releasegate."""
     model = resolve_model_path(SMOLLM, Path.cwd())
     logs = tmp_path_factory.mktemp("servers")
-    procs, ports = [], []
+    procs, ports, files = [], [], []
     for index in range(2):
         port = _free_port()
         argv = [llama_server, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--", "-t", "1", "-c", "1024", "-np", "1", "--metrics", "--no-webui"]
-        log = (logs / f"server{index}.log").open("w")
+        files.append((logs / f"server{index}.log").open("w"))
         procs.append(
-            subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            subprocess.Popen(
+                argv, stdout=files[-1], stderr=subprocess.STDOUT, start_new_session=True
+            )
         )
         ports.append(port)
     try:
@@ -96,6 +98,9 @@ def two_servers(llama_server: str, tmp_path_factory: pytest.TempPathFactory) -> 
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(timeout=30)
+        for log in files:
+            log.close()
 
 
 def test_each_arm_at_its_own_url_with_credentials_redacted(two_servers, tmp_path) -> None:
