@@ -41,7 +41,7 @@ VALUE_LABELS = {  # what candidate_value / incumbent_value are (not the effect)
     "peak_rss": "mean peak of rounds",
     "error_rate": "failed share",
     **{m: "mean of rounds" for m in ROUND_VALUES},
-    **{m: f"pooled p{round(100 * q)}" for m, (_, q) in TAILS.items()},
+    **{m: f"p{round(100 * q)}, geo-mean of rounds" for m, (_, q) in TAILS.items()},
 }
 
 
@@ -140,5 +140,5 @@ def describe(check: CheckResult) -> Effect:
 
 
 def values_label(check: CheckResult) -> str:
-    """What the plain per-arm values are, e.g. "pooled p95" (all requests, Harrell–Davis)."""
+    """What the plain per-arm values are, e.g. "p95, geo-mean of rounds" (Harrell–Davis)."""
     return VALUE_LABELS.get(check.metric, "value")

@@ -213,7 +213,7 @@ async def test_on_exit_callback_errors_do_not_escape(tmp_path: Path) -> None:
     def boom(info: ExitInfo) -> None:
         raise RuntimeError("callback bug")
 
-    async with make(tmp_path, "--die-after", "0.3", on_exit=boom) as server:
+    async with make(tmp_path, "--die-after", "1.5", on_exit=boom) as server:  # healthy first
         deadline = time.monotonic() + 10
         while server.exited() is None and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

@@ -17,7 +17,10 @@ def test_summary_content() -> None:
     assert "- critical check 'ttft p95' failed: TTFT p95 30% slower than allowed" in lines
     rows = [line for line in lines if line.startswith("| ") and "**" in line]
     assert len(rows) == len(data.result.checks)
-    head = "| ttft p95 (chat-load) | ttft\\_p95 | critical | 0.390 s (pooled p95) | 0.300 s"
+    head = (
+        "| ttft p95 (chat-load) | ttft\\_p95 | critical | 0.390 s (p95, geo-mean of rounds) "
+        "| 0.300 s"
+    )
     assert rows[1].startswith(head)
     assert "**FAIL**" in rows[1] and "+30.0% TTFT p95 (slower) \\[+18.0%, +45.0%\\]" in rows[1]
     assert "(about n=480 needed)" in rows[2]

@@ -229,7 +229,7 @@ def test_every_report_and_reason_shows_the_same_effect() -> None:
 def test_html_labels_plain_values_and_draws_the_strip_in_the_same_terms() -> None:
     checks, _ = sequential_like_checks()
     page = render_html(_input(result_of(checks)))
-    assert "pooled p95" in page and "mean of rounds" in page and "built-in" not in page
+    assert "p95, geo-mean of rounds" in page and "mean of rounds" in page and "built-in" not in page
     assert "95% always-valid confidence sequence; tested at α=0.005" in page
     by_name = {c.name: c for c in checks}
     for name, zone_at_left in (("ttft", False), ("tput", True)):
