@@ -196,7 +196,7 @@ async def test_sigterm_ignored_escalates_to_sigkill(tmp_path: Path) -> None:
 
 async def test_death_during_run_is_recorded_and_run_continues(tmp_path: Path) -> None:
     seen: list[ExitInfo] = []
-    srv = make(tmp_path, "--die-after", "0.5", on_exit=seen.append)
+    srv = make(tmp_path, "--die-after", "1.5", on_exit=seen.append)  # healthy first
     async with srv as server:
         deadline = time.monotonic() + 10
         while server.exited() is None and time.monotonic() < deadline:
