@@ -36,9 +36,9 @@ from releasegate.gate.compare import compare_all  # noqa: E402
 from releasegate.records import EventRecord, ProbeRecord  # noqa: E402
 from releasegate.records.views import RunRecords  # noqa: E402
 from releasegate.stats.coverage import (  # noqa: E402
-    _summary,
     coverage_binary,
     coverage_log_ratio,
+    coverage_summary,
     coverage_tail,
 )
 from releasegate.stats.rates import error_check_rates  # noqa: E402
@@ -141,7 +141,7 @@ def dead_round_cells(runs: int, seed: int) -> list[dict]:
                     elif c.check.name in lows:
                         lows[c.check.name].append(math.inf)  # undecidable counts as a miss
             for name, low in lows.items():
-                cell = _summary(np.asarray(low), math.log(ratio), MARGIN, pairs=pairs)
+                cell = coverage_summary(np.asarray(low), math.log(ratio), MARGIN, pairs=pairs)
                 family = "throughput" if name == "tput" else "memory"
                 regime = f"{pairs} pairs, one {dead_arm} round dead"
                 cells.append({"family": family, "regime": regime, **cell})

@@ -20,10 +20,18 @@ from releasegate.stats.ratios import paired_log_ratio
 from releasegate.stats.tails import tail_ratio
 from releasegate.stats.tango import tango_bounds
 
-__all__ = ["coverage_binary", "coverage_log_ratio", "coverage_tail", "tail_rounds"]
+__all__ = [
+    "coverage_summary",
+    "coverage_binary",
+    "coverage_log_ratio",
+    "coverage_tail",
+    "tail_rounds",
+]
 
 
-def _summary(low: np.ndarray, truth: float, margin: float, **model: float) -> dict[str, float]:
+def coverage_summary(
+    low: np.ndarray, truth: float, margin: float, **model: float
+) -> dict[str, float]:
     """Coverage of lower bounds ``low`` for ``truth``, its Clopper–Pearson interval, P(PASS)."""
     runs = int(low.size)
     covered = int(np.count_nonzero(low <= truth + 1e-12))
@@ -64,7 +72,7 @@ def coverage_binary(
     counts = rng.multinomial(n, [lost, won, 1.0 - lost - won], size=runs)
     z = float(stats.norm.ppf(confidence))
     low, _ = tango_bounds(counts[:, 0], counts[:, 1], n, z)
-    return _summary(low, won - lost, margin, n=n, lost=lost, won=won)
+    return coverage_summary(low, won - lost, margin, n=n, lost=lost, won=won)
 
 
 def tail_rounds(
@@ -133,7 +141,7 @@ def coverage_tail(
             for cand, inc in tail_rounds(pairs, runs, rng, slowdown=slowdown, **model)
         ]
     )
-    return _summary(low, -slowdown, margin, pairs=pairs, q=q)
+    return coverage_summary(low, -slowdown, margin, pairs=pairs, q=q)
 
 
 def coverage_log_ratio(
@@ -164,4 +172,4 @@ def coverage_log_ratio(
             for c, i in zip(cand, inc, strict=True)
         ]
     )
-    return _summary(low, math.log(ratio), margin, pairs=pairs, ratio=ratio)
+    return coverage_summary(low, math.log(ratio), margin, pairs=pairs, ratio=ratio)
