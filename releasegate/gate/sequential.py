@@ -69,7 +69,8 @@ from releasegate.gate.compare import (
 from releasegate.gate.decide import decide_checks
 from releasegate.gate.result import CheckResult, Verdict
 from releasegate.records.views import RunRecords
-from releasegate.stats import Estimate, harrell_davis, msprt
+from releasegate.stats import Estimate, msprt
+from releasegate.stats.tails import round_log_ratios
 from releasegate.suite import CheckSpec, Suite
 
 __all__ = [
@@ -194,12 +195,9 @@ def _pairs(check: CheckSpec, run: RunRecords, order: Sequence[str]) -> _Pairs:
         tails = tail_pairs(check, run, order)
         if not tails.keys:
             return _Pairs(np.zeros(0), None, None, ran, tails.note())
-        r = [
-            math.log(harrell_davis(i, q) / harrell_davis(c, q))
-            for c, i in zip(tails.candidate, tails.incumbent, strict=True)
-        ]
+        r = round_log_ratios(tails.candidate, tails.incumbent, q)  # what tail_ratio averages
         cand, inc = tail_values(tails, q)
-        return _Pairs(np.asarray(r), cand, inc, ran, tails.note())
+        return _Pairs(r, cand, inc, ran, tails.note())
     values = value_pairs(check, run, order)
     if not values.keys:
         return _Pairs(np.zeros(0), None, None, ran, values.note())
